@@ -1,0 +1,260 @@
+/**
+ * Backs up files and directories into trees (restic design, "Trees and Data"). For a backed-up
+ * absolute path /a/b the root tree holds `a`, which holds `b`, with the metadata of the real
+ * directories, exactly as restic builds it, so restic's parent detection and path filters work.
+ *
+ * Unchanged files (same type, size, mtime, ctime and inode as in the parent snapshot, with all
+ * content blobs still indexed) are not read again. Files that vanish or cannot be read become
+ * warnings and are left out; files that change while being read are stored as read, with a
+ * warning. Either makes the job PARTIAL (exit code 3) while the snapshot is still written.
+ */
+import type { Stats } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { lstat, readFile, readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { LifeboatError } from '../../core/errors.js';
+import type { Progress } from '../../core/ports.js';
+import { silentProgress } from '../../core/ports.js';
+import { MIN_CHUNK } from '../chunker/chunker.js';
+import { nodeFromPath } from '../fs/node-from-stat.js';
+import type { BlobWriter } from '../pack/blob-writer.js';
+import type { Repository } from '../repository.js';
+import type { TreeNode } from '../tree/node.js';
+import { decodeTree } from '../tree/tree-json.js';
+import { compileExcludes, type ExcludeMatcher } from './exclude.js';
+import type { InFlight } from './in-flight.js';
+import { saveSmall, saveStream } from './save-stream.js';
+import { saveTree } from './save-tree.js';
+import { ArchiveCounters } from './counters.js';
+
+export interface ArchiveOptions {
+  excludes?: readonly string[];
+  oneFileSystem?: boolean;
+  /** Root tree of the parent snapshot, for change detection. */
+  parentTree?: string;
+  progress?: Progress;
+  signal?: AbortSignal;
+}
+
+interface VirtualDir {
+  children: Map<string, VirtualDir>;
+  /** Set when this path itself was named for backup. */
+  target?: string;
+}
+
+export class Archiver {
+  readonly counters = new ArchiveCounters();
+  private readonly excludes: ExcludeMatcher;
+  private readonly progress: Progress;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly writer: BlobWriter,
+    private readonly inflight: InFlight,
+    private readonly options: ArchiveOptions = {},
+  ) {
+    this.excludes = compileExcludes(options.excludes ?? []);
+    this.progress = options.progress ?? silentProgress;
+  }
+
+  /** Archives the given paths; returns the root tree id and the normalised paths. */
+  async archive(paths: readonly string[]): Promise<{ tree: string; paths: string[] }> {
+    const targets = [...new Set(paths.map((p) => resolve(p)))].sort();
+    if (targets.length === 0) throw new LifeboatError('INVALID_ARGUMENT', 'nothing to back up');
+    for (const t of targets) {
+      try {
+        await lstat(t);
+      } catch (cause) {
+        throw new LifeboatError('NOT_FOUND', `${t}: cannot back up, ${describe(cause)}`, { cause });
+      }
+    }
+    const root: VirtualDir = { children: new Map() };
+    for (const t of targets) {
+      if (t === '/') {
+        root.target = '/';
+        continue;
+      }
+      let dir = root;
+      for (const part of t.split('/').slice(1)) {
+        let next = dir.children.get(part);
+        if (!next) dir.children.set(part, (next = { children: new Map() }));
+        dir = next;
+      }
+      dir.target = t;
+    }
+    const tree = await this.saveVirtual('/', root, this.options.parentTree);
+    return { tree, paths: targets };
+  }
+
+  private async saveVirtual(path: string, v: VirtualDir, parentTree?: string): Promise<string> {
+    if (v.target !== undefined) {
+      const st = await lstat(path);
+      return this.saveDirContents(path, parentTree, st.dev);
+    }
+    const parentNodes = await this.parentNodes(parentTree);
+    const nodes: TreeNode[] = [];
+    for (const name of sortNames([...v.children.keys()])) {
+      const child = v.children.get(name)!;
+      const childPath = join(path, name);
+      const prev = parentNodes?.get(name);
+      if (child.target !== undefined && child.children.size === 0) {
+        const st = await lstat(childPath);
+        const node = await this.saveEntry(childPath, name, prev, st.dev, true);
+        if (node) nodes.push(node);
+        continue;
+      }
+      const node = await nodeFromPath(childPath, name);
+      node.subtree = await this.saveVirtual(childPath, child, prev?.subtree);
+      nodes.push(node);
+    }
+    return saveTree(this.writer, this.inflight, nodes);
+  }
+
+  private async saveDirContents(dir: string, parentTree: string | undefined, dev: number) {
+    const parentNodes = await this.parentNodes(parentTree);
+    let names: string[];
+    try {
+      names = sortNames(await readdir(dir));
+    } catch (cause) {
+      this.warn(dir, `cannot read directory: ${describe(cause)}`);
+      names = [];
+    }
+    const nodes: TreeNode[] = [];
+    for (const name of names) {
+      this.options.signal?.throwIfAborted();
+      const path = join(dir, name);
+      if (this.excludes.matches(path)) continue;
+      const node = await this.saveEntry(path, name, parentNodes?.get(name), dev, false);
+      if (node) nodes.push(node);
+    }
+    this.counters.dirs++;
+    return saveTree(this.writer, this.inflight, nodes);
+  }
+
+  /** Returns the node for one entry, or undefined when it was skipped (with a warning). */
+  private async saveEntry(
+    path: string,
+    name: string,
+    prev: TreeNode | undefined,
+    rootDev: number,
+    isTarget: boolean,
+  ): Promise<TreeNode | undefined> {
+    let node: TreeNode;
+    let st: Stats;
+    try {
+      st = await lstat(path);
+      node = await nodeFromPath(path, name);
+    } catch (cause) {
+      this.warn(path, `cannot stat: ${describe(cause)}`);
+      return undefined;
+    }
+    if (!isTarget && this.options.oneFileSystem && st.dev !== rootDev) return undefined;
+    switch (node.type) {
+      case 'dir':
+        node.subtree = await this.saveDirContents(path, prev?.subtree, rootDev);
+        return node;
+      case 'file':
+        return this.saveFile(path, node, st, prev);
+      default:
+        this.counters.others++;
+        return node;
+    }
+  }
+
+  private async saveFile(path: string, node: TreeNode, st: Stats, prev: TreeNode | undefined) {
+    this.counters.filesProcessed++;
+    this.progress.update(this.counters.state(path));
+    if (
+      prev?.type === 'file' &&
+      prev.size === node.size &&
+      prev.mtime === node.mtime &&
+      prev.ctime === node.ctime &&
+      prev.inode === node.inode &&
+      prev.content !== null &&
+      prev.content.every((id) => this.writer.has('data', id))
+    ) {
+      node.content = prev.content;
+      this.counters.filesUnmodified++;
+      this.counters.bytesProcessed += st.size;
+      return node;
+    }
+    try {
+      const saved =
+        st.size < MIN_CHUNK
+          ? await this.readSmall(path)
+          : await saveStream(
+              this.writer,
+              this.inflight,
+              this.repo.config.chunkerPolynomial,
+              createReadStream(path, { highWaterMark: 1024 * 1024 }),
+              (n) => {
+                this.counters.bytesProcessed += n;
+                this.progress.update(this.counters.state(path));
+              },
+              this.options.signal,
+            );
+      node.content = saved.content;
+      node.size = saved.size;
+      const after = await lstat(path).catch(() => undefined);
+      if (!after || after.size !== saved.size || after.mtimeMs !== st.mtimeMs) {
+        this.warn(path, 'file changed while it was read; stored what was read');
+      }
+    } catch (cause) {
+      if (cause instanceof LifeboatError) throw cause;
+      this.warn(path, `cannot read: ${describe(cause)}`);
+      return undefined;
+    }
+    if (prev?.type === 'file') this.counters.filesChanged++;
+    else this.counters.filesNew++;
+    return node;
+  }
+
+  private async readSmall(path: string) {
+    const signal = this.options.signal;
+    const data = await readFile(path, signal ? { signal } : {});
+    this.counters.bytesProcessed += data.length;
+    if (data.length >= MIN_CHUNK) {
+      // Grew since lstat: chunk it like a large file.
+      return saveStream(
+        this.writer,
+        this.inflight,
+        this.repo.config.chunkerPolynomial,
+        oneBuffer(data),
+        () => undefined,
+      );
+    }
+    return saveSmall(this.writer, this.inflight, data);
+  }
+
+  private async parentNodes(treeId?: string): Promise<Map<string, TreeNode> | undefined> {
+    if (!treeId || !this.repo.index.has('tree', treeId)) return undefined;
+    try {
+      const nodes = decodeTree(await this.repo.loadBlob('tree', treeId), treeId);
+      return new Map(nodes.map((n) => [n.name, n]));
+    } catch {
+      // A damaged parent only costs us change detection: read everything again.
+      return undefined;
+    }
+  }
+
+  private warn(path: string, message: string): void {
+    this.counters.warnings.push({ path, message });
+    this.progress.warn(path, message);
+  }
+}
+
+async function* oneBuffer(data: Buffer): AsyncGenerator<Buffer> {
+  await Promise.resolve();
+  yield data;
+}
+
+/** restic sorts tree entries by the bytes of their names. */
+export function sortNames(names: string[]): string[] {
+  return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+function describe(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ? `${e.code}` + (e.syscall ? ` (${e.syscall})` : '') : String(err);
+}
+

@@ -1,0 +1,49 @@
+/**
+ * Chunks a byte stream into data blobs (restic's content-defined chunking) and hands each
+ * chunk to the background savers. Returns the content ids in order once every chunk is
+ * hashed; the blobs themselves are stored when the InFlight set drains.
+ */
+import { chunkStream, MIN_CHUNK } from '../chunker/chunker.js';
+import { sha256Hex } from '../ids.js';
+import type { BlobWriter } from '../pack/blob-writer.js';
+import type { InFlight } from './in-flight.js';
+
+export interface SavedContent {
+  content: string[];
+  size: number;
+}
+
+export async function saveStream(
+  writer: BlobWriter,
+  inflight: InFlight,
+  polynomial: bigint,
+  source: AsyncIterable<Uint8Array>,
+  onBytes: (n: number) => void,
+  signal?: AbortSignal,
+): Promise<SavedContent> {
+  const content: string[] = [];
+  let size = 0;
+  for await (const chunk of chunkStream(source, polynomial, signal)) {
+    size += chunk.length;
+    content.push(await saveChunk(writer, inflight, chunk));
+    onBytes(chunk.length);
+  }
+  return { content, size };
+}
+
+/** Saves a buffer that is known to be shorter than the minimum chunk: one blob. */
+export async function saveSmall(
+  writer: BlobWriter,
+  inflight: InFlight,
+  data: Buffer,
+): Promise<SavedContent> {
+  if (data.length >= MIN_CHUNK) throw new RangeError('saveSmall: buffer is not small');
+  if (data.length === 0) return { content: [], size: 0 };
+  return { content: [await saveChunk(writer, inflight, data)], size: data.length };
+}
+
+async function saveChunk(writer: BlobWriter, inflight: InFlight, chunk: Buffer) {
+  const id = sha256Hex(chunk);
+  if (!writer.has('data', id)) await inflight.start(() => writer.save('data', chunk, id));
+  return id;
+}

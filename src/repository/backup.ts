@@ -1,0 +1,190 @@
+/**
+ * One backup job against an open repository: lock (shared), archive paths or a stream, wait
+ * for every pack and index to be durable, then write the snapshot (restic design: packs, then
+ * index, then snapshot). An interrupted job leaves at most unreferenced packs behind.
+ */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { LifeboatError } from '../core/errors.js';
+import type { Progress } from '../core/ports.js';
+import { silentProgress } from '../core/ports.js';
+import { Archiver } from './archiver/archiver.js';
+import type { ArchiveWarning } from './archiver/counters.js';
+import { ArchiveCounters } from './archiver/counters.js';
+import { InFlight } from './archiver/in-flight.js';
+import { saveStream } from './archiver/save-stream.js';
+import { saveTree } from './archiver/save-tree.js';
+import { lockRepository } from './lock.js';
+import { currentUser } from './open-repository.js';
+import { BlobWriter, type BlobWriterStats } from './pack/blob-writer.js';
+import type { Repository } from './repository.js';
+import type { Snapshot, StoredSnapshot } from './snapshot.js';
+import { encodeSnapshot, loadAllSnapshots } from './snapshot.js';
+import { formatGoTime } from './tree/tree-json.js';
+import type { TreeNode } from './tree/node.js';
+
+export const PROGRAM_VERSION = 'lifeboat 0.1.0';
+
+export interface BackupOptions {
+  tags?: readonly string[];
+  hostname?: string;
+  excludes?: readonly string[];
+  oneFileSystem?: boolean;
+  /** Parent snapshot id, or undefined to pick the newest with the same host and paths. */
+  parent?: string;
+  /** Skip parent detection and read everything. */
+  force?: boolean;
+  time?: Date;
+  progress?: Progress;
+  signal?: AbortSignal;
+}
+
+export interface BackupResult {
+  snapshotId: string;
+  snapshot: Snapshot;
+  counters: ArchiveCounters;
+  writer: BlobWriterStats;
+  warnings: ArchiveWarning[];
+  durationMs: number;
+}
+
+export async function backupPaths(
+  repo: Repository,
+  paths: readonly string[],
+  options: BackupOptions = {},
+): Promise<BackupResult> {
+  const targets = [...new Set(paths.map((p) => resolve(p)))].sort();
+  return withBackupJob(repo, options, targets, async (writer, inflight, parent) => {
+    const archiver = new Archiver(repo, writer, inflight, {
+      excludes: options.excludes ?? [],
+      oneFileSystem: options.oneFileSystem ?? false,
+      ...(parent ? { parentTree: parent.tree } : {}),
+      progress: options.progress ?? silentProgress,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const { tree, paths: resolved } = await archiver.archive(targets);
+    return { tree, paths: resolved, counters: archiver.counters };
+  });
+}
+
+/**
+ * Backs up a stream as one file named `filename` in the root tree, like `restic backup
+ * --stdin --stdin-filename`: the snapshot's path is `/<filename>`.
+ */
+export async function backupStream(
+  repo: Repository,
+  source: AsyncIterable<Uint8Array>,
+  filename: string,
+  options: BackupOptions = {},
+): Promise<BackupResult> {
+  if (filename === '' || filename.includes('/') || filename === '.' || filename === '..') {
+    throw new LifeboatError('INVALID_ARGUMENT', `stdin filename "${filename}" must be a plain name`);
+  }
+  return withBackupJob(repo, options, [`/${filename}`], async (writer, inflight) => {
+    const counters = new ArchiveCounters();
+    const progress = options.progress ?? silentProgress;
+    const saved = await saveStream(
+      writer,
+      inflight,
+      repo.config.chunkerPolynomial,
+      source,
+      (n) => {
+        counters.bytesProcessed += n;
+        progress.update(counters.state(filename));
+      },
+      options.signal,
+    );
+    counters.filesProcessed = 1;
+    counters.filesNew = 1;
+    const now = nowGoTime();
+    const node: TreeNode = {
+      name: filename,
+      type: 'file',
+      mode: 0o644,
+      mtime: now,
+      atime: now,
+      ctime: now,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      user: currentUser(),
+      size: saved.size,
+      content: saved.content,
+    };
+    const tree = await saveTree(writer, inflight, [node]);
+    return { tree, paths: [`/${filename}`], counters };
+  });
+}
+
+type Work = (
+  writer: BlobWriter,
+  inflight: InFlight,
+  parent: StoredSnapshot | undefined,
+) => Promise<{ tree: string; paths: string[]; counters: ArchiveCounters }>;
+
+async function withBackupJob(
+  repo: Repository,
+  options: BackupOptions,
+  paths: string[],
+  work: Work,
+): Promise<BackupResult> {
+  const started = Date.now();
+  const time = options.time ?? new Date();
+  const lock = await lockRepository(repo, false);
+  try {
+    await repo.loadIndex(options.signal);
+    const all = await loadAllSnapshots(repo, () => undefined);
+    const host = options.hostname ?? hostname();
+    const writer = new BlobWriter(repo, options.signal ? { signal: options.signal } : {});
+    const inflight = new InFlight(8);
+    const parent = options.force ? undefined : findParent(all, host, paths, options.parent);
+    const done = await work(writer, inflight, parent);
+    await inflight.drain();
+    await writer.flush();
+    const snapshot: Snapshot = {
+      time: time.toISOString(),
+      ...(parent ? { parent: parent.id } : {}),
+      tree: done.tree,
+      paths: done.paths,
+      hostname: host,
+      username: currentUser(),
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      ...(options.excludes?.length ? { excludes: [...options.excludes] } : {}),
+      ...(options.tags?.length ? { tags: [...options.tags] } : {}),
+      program_version: PROGRAM_VERSION,
+    };
+    const snapshotId = await repo.saveUnpacked('snapshot', encodeSnapshot(snapshot), options.signal);
+    return {
+      snapshotId,
+      snapshot,
+      counters: done.counters,
+      writer: writer.stats,
+      warnings: done.counters.warnings,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await lock.release();
+  }
+}
+
+function findParent(
+  all: StoredSnapshot[],
+  host: string,
+  paths: readonly string[],
+  explicit: string | undefined,
+): StoredSnapshot | undefined {
+  if (explicit) {
+    const found = all.find((s) => s.id.startsWith(explicit));
+    if (!found) throw new LifeboatError('NOT_FOUND', `parent snapshot ${explicit} not found`);
+    return found;
+  }
+  // restic: the newest snapshot with the same host and the same set of paths.
+  const want = [...paths].sort().join('\0');
+  return all.filter((s) => s.hostname === host && [...s.paths].sort().join('\0') === want).at(-1);
+}
+
+function nowGoTime(): string {
+  const ns = process.hrtime.bigint() % 1_000_000_000n;
+  const ms = BigInt(Date.now());
+  return formatGoTime(ms / 1000n, ((ms % 1000n) * 1_000_000n + (ns % 1_000_000n)) % 1_000_000_000n);
+}

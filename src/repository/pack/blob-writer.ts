@@ -1,0 +1,162 @@
+/**
+ * Writes blobs into packs. Deduplicates against the index and against blobs written in this
+ * session, compresses on the thread pool, encrypts, fills packs of ~16 MiB, uploads them with
+ * bounded concurrency and writes index files for uploaded packs only.
+ *
+ * Crash safety (restic design: packs, then index, then snapshot): an index entry is written
+ * only after its pack is durable, and callers write the snapshot only after flush().
+ * save() may be called concurrently; memory stays bounded by the upload and compression limits.
+ */
+import { Semaphore } from '../../core/concurrency.js';
+import type { BlobType, PackedBlob } from '../blob.js';
+import { sha256Hex } from '../ids.js';
+import { encodeIndex, type IndexPack } from '../index/index-file.js';
+import type { Repository } from '../repository.js';
+import { zstdCompress } from '../zstd.js';
+import { PackBuilder } from './pack-builder.js';
+
+export interface BlobWriterOptions {
+  /** Target pack size in bytes (restic: 16 MiB default, 4–128 MiB allowed). */
+  packSize?: number;
+  /** Packs uploading at once. */
+  uploads?: number;
+  /** Write an index file after this many packs (restic writes one every ~50k blobs). */
+  packsPerIndex?: number;
+  signal?: AbortSignal;
+}
+
+export interface BlobWriterStats {
+  /** Blobs newly added to the repository. */
+  blobsAdded: number;
+  /** Plaintext bytes of the newly added blobs. */
+  bytesAdded: number;
+  /** Bytes written into packs (after compression and encryption). */
+  bytesStored: number;
+  packsWritten: number;
+  indexesWritten: number;
+}
+
+/** Blobs shorter than this are not worth compressing on the thread pool round trip. */
+const MIN_COMPRESS = 128;
+
+export class BlobWriter {
+  readonly stats: BlobWriterStats = {
+    blobsAdded: 0,
+    bytesAdded: 0,
+    bytesStored: 0,
+    packsWritten: 0,
+    indexesWritten: 0,
+  };
+  private readonly pending = new Set<string>();
+  private readonly builders: Record<BlobType, PackBuilder>;
+  private readonly uploads: Semaphore;
+  private readonly compressions = new Semaphore(4);
+  private readonly inflight = new Set<Promise<void>>();
+  private unindexed: IndexPack[] = [];
+  private failure: unknown;
+  private readonly packSize: number;
+  private readonly packsPerIndex: number;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly options: BlobWriterOptions = {},
+  ) {
+    this.packSize = options.packSize ?? 16 * 1024 * 1024;
+    this.packsPerIndex = options.packsPerIndex ?? 64;
+    this.uploads = new Semaphore(options.uploads ?? 2);
+    this.builders = { data: new PackBuilder('data'), tree: new PackBuilder('tree') };
+  }
+
+  /** True when the blob is already stored or being stored. */
+  has(type: BlobType, id: string): boolean {
+    return this.repo.index.has(type, id) || this.pending.has(type + id);
+  }
+
+  /**
+   * Stores a blob unless it is already known. Returns its id and whether it was new.
+   * `data` must not be modified by the caller until the promise resolves.
+   */
+  async save(type: BlobType, data: Buffer, knownId?: string): Promise<{ id: string; added: boolean }> {
+    this.throwIfFailed();
+    const id = knownId ?? sha256Hex(data);
+    if (this.has(type, id)) return { id, added: false };
+    this.pending.add(type + id);
+    let payload: Buffer = data;
+    let uncompressed: number | undefined;
+    const mode = this.repo.compression;
+    if (mode !== 'off' && data.length >= MIN_COMPRESS) {
+      await this.compressions.acquire();
+      try {
+        const packed = await zstdCompress(data, mode);
+        // restic design: blobs that do not shrink may be stored uncompressed.
+        if (packed.length < data.length) {
+          payload = packed;
+          uncompressed = data.length;
+        }
+      } finally {
+        this.compressions.release();
+      }
+    } else if (mode !== 'off' && type === 'tree') {
+      // restic design: in v2 tree blobs are always compressed.
+      payload = await zstdCompress(data, mode);
+      uncompressed = data.length;
+    }
+    const sealed = this.repo.key.encrypt(payload);
+    const builder = this.builders[type];
+    builder.add(id, sealed, uncompressed);
+    this.stats.blobsAdded++;
+    this.stats.bytesAdded += data.length;
+    if (builder.size >= this.packSize) await this.finishPack(type);
+    return { id, added: true };
+  }
+
+  /** Finishes open packs, waits for every upload and writes the remaining index entries. */
+  async flush(): Promise<void> {
+    await this.finishPack('data');
+    await this.finishPack('tree');
+    await Promise.all(this.inflight);
+    this.throwIfFailed();
+    await this.writeIndex();
+  }
+
+  private async finishPack(type: BlobType): Promise<void> {
+    const builder = this.builders[type];
+    if (builder.count === 0) return;
+    this.builders[type] = new PackBuilder(type);
+    await this.uploads.acquire();
+    this.throwIfFailed();
+    const pack = builder.finish(this.repo.key);
+    const upload = this.upload(pack.id, pack.bytes, pack.blobs).finally(() => {
+      this.uploads.release();
+      this.inflight.delete(upload);
+    });
+    this.inflight.add(upload);
+  }
+
+  private async upload(id: string, bytes: Buffer, blobs: PackedBlob[]): Promise<void> {
+    try {
+      const signal = this.options.signal;
+      await this.repo.backend.save({ type: 'pack', name: id }, bytes, signal ? { signal } : {});
+      this.stats.bytesStored += bytes.length;
+      this.stats.packsWritten++;
+      this.repo.index.addPack(id, blobs);
+      this.unindexed.push({ id, blobs });
+      if (this.unindexed.length >= this.packsPerIndex) await this.writeIndex();
+    } catch (err) {
+      this.failure ??= err;
+    }
+  }
+
+  private async writeIndex(): Promise<void> {
+    if (this.unindexed.length === 0) return;
+    const packs = this.unindexed;
+    this.unindexed = [];
+    const signal = this.options.signal;
+    await this.repo.saveUnpacked('index', encodeIndex(packs), signal);
+    this.stats.indexesWritten++;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}

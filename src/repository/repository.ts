@@ -1,0 +1,132 @@
+/**
+ * An open repository: backend + master key + config + (once loaded) the master index.
+ * Reading helpers live here; writing blobs goes through BlobWriter, which packs them.
+ */
+import { LifeboatError } from '../core/errors.js';
+import type { Backend, FileType } from '../storage/backend.js';
+import { isNotFound } from '../storage/backend.js';
+import type { BlobLocation, BlobType } from './blob.js';
+import { plaintextLength } from './blob.js';
+import type { RepoConfig } from './config.js';
+import type { MasterKey } from './crypto/master-key.js';
+import { sha256Hex } from './ids.js';
+import { decodeIndex } from './index/index-file.js';
+import { MasterIndex } from './index/master-index.js';
+import { decodeUnpacked, encodeUnpacked } from './unpacked.js';
+import type { CompressionMode } from './zstd.js';
+import { zstdDecompress } from './zstd.js';
+import { mapLimit } from '../core/concurrency.js';
+
+export type UnpackedType = Extract<FileType, 'index' | 'snapshot' | 'lock'>;
+
+export interface RepositoryOptions {
+  compression?: CompressionMode;
+}
+
+export class Repository {
+  readonly index = new MasterIndex();
+  /** Key file that opened the repository (key remove refuses to delete it). */
+  readonly keyId: string;
+  private indexLoaded = false;
+  readonly compression: CompressionMode;
+
+  constructor(
+    readonly backend: Backend,
+    readonly key: MasterKey,
+    readonly config: RepoConfig,
+    keyId: string,
+    options: RepositoryOptions = {},
+  ) {
+    this.keyId = keyId;
+    // restic design: v1 repositories cannot hold compressed blobs.
+    this.compression = config.version === 1 ? 'off' : (options.compression ?? 'auto');
+  }
+
+  async loadUnpacked(type: UnpackedType, id: string, signal?: AbortSignal): Promise<unknown> {
+    const data = await this.backend.load({ type, name: id }, undefined, signal);
+    // restic design: unpacked files are named by the hash of their content.
+    if (sha256Hex(data) !== id) {
+      throw new LifeboatError('INTEGRITY', `${type} ${id}: content does not match its name`, {
+        details: { type, id },
+      });
+    }
+    return decodeUnpacked(this.key, data, `${type} ${id}`);
+  }
+
+  async saveUnpacked(type: UnpackedType, json: unknown, signal?: AbortSignal): Promise<string> {
+    const data = await encodeUnpacked(this.key, json, this.config.version);
+    const id = sha256Hex(data);
+    await this.backend.save({ type, name: id }, data, signal ? { signal } : {});
+    return id;
+  }
+
+  async *list(type: FileType, signal?: AbortSignal): AsyncGenerator<string> {
+    for await (const f of this.backend.list(type, signal)) yield f.name;
+  }
+
+  /** Loads every index file into the master index (once). */
+  async loadIndex(signal?: AbortSignal): Promise<void> {
+    if (this.indexLoaded) return;
+    const ids: string[] = [];
+    for await (const id of this.list('index', signal)) ids.push(id);
+    await mapLimit(ids, 4, async (id) => {
+      const raw = await this.loadUnpacked('index', id, signal);
+      for (const p of decodeIndex(raw, id)) this.index.addPack(p.id, p.blobs);
+    });
+    this.indexLoaded = true;
+  }
+
+  /** Loads, verifies and decompresses one blob; the result is checked against its id. */
+  async loadBlob(type: BlobType, id: string, signal?: AbortSignal): Promise<Buffer> {
+    const loc = this.index.lookup(type, id);
+    if (!loc) {
+      throw new LifeboatError('NOT_FOUND', `${type} blob ${id} is not in the index`, {
+        details: { blobId: id },
+      });
+    }
+    return this.loadBlobAt(loc, signal);
+  }
+
+  async loadBlobAt(loc: BlobLocation, signal?: AbortSignal): Promise<Buffer> {
+    let raw: Buffer;
+    try {
+      raw = await this.backend.load(
+        { type: 'pack', name: loc.packId },
+        { offset: loc.offset, length: loc.length },
+        signal,
+      );
+    } catch (err) {
+      if (isNotFound(err)) {
+        throw new LifeboatError(
+          'INTEGRITY',
+          `pack ${loc.packId} holding ${loc.type} blob ${loc.id} is missing`,
+          { cause: err, details: { packId: loc.packId, blobId: loc.id } },
+        );
+      }
+      throw err;
+    }
+    return this.openBlob(loc, raw);
+  }
+
+  /** Decrypts, decompresses and verifies an encrypted blob read from its pack. */
+  async openBlob(loc: BlobLocation, raw: Uint8Array): Promise<Buffer> {
+    const where = `${loc.type} blob ${loc.id} in pack ${loc.packId}`;
+    const details = { packId: loc.packId, blobId: loc.id };
+    let plain: Buffer;
+    try {
+      plain = this.key.decrypt(raw);
+    } catch (cause) {
+      throw new LifeboatError('INTEGRITY', `${where}: ciphertext verification failed`, {
+        cause,
+        details,
+      });
+    }
+    if (loc.uncompressedLength !== undefined) {
+      plain = await zstdDecompress(plain, loc.uncompressedLength, where);
+    }
+    if (plain.length !== plaintextLength(loc) || sha256Hex(plain) !== loc.id) {
+      throw new LifeboatError('INTEGRITY', `${where}: content does not match its id`, { details });
+    }
+    return plain;
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * Restores a snapshot (or parts of it) into a target directory.
+ *
+ * The tree comes from a repository that may be damaged or hostile, so every name is checked
+ * (decodeTree rejects `..`, `/`, NUL) and joined with safeJoin; files are created with
+ * O_EXCL so nothing is ever written through an existing symlink; directories are created by
+ * us and never followed if something else is in the way. Directory metadata is applied last,
+ * deepest first, so writing children does not disturb directory mtimes.
+ */
+import { execFile } from 'node:child_process';
+import { link, lstat, mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { LifeboatError } from '../../core/errors.js';
+import type { Progress } from '../../core/ports.js';
+import { silentProgress } from '../../core/ports.js';
+import { InFlight } from '../archiver/in-flight.js';
+import { applyMetadata } from '../fs/apply-metadata.js';
+import { safeJoin } from '../fs/safe-path.js';
+import type { Repository } from '../repository.js';
+import type { TreeNode } from '../tree/node.js';
+import { decodeTree } from '../tree/tree-json.js';
+import { compileIncludes, type IncludeMatcher } from './include.js';
+
+export interface RestoreOptions {
+  target: string;
+  /** Snapshot paths to restore (with everything below them); default everything. */
+  include?: readonly string[];
+  /** Allow a non-empty target and replace existing entries. */
+  overwrite?: boolean;
+  progress?: Progress;
+  signal?: AbortSignal;
+}
+
+export interface RestoreStats {
+  files: number;
+  dirs: number;
+  others: number;
+  bytes: number;
+  warnings: { path: string; message: string }[];
+}
+
+const PREFETCH = 4;
+
+export async function restoreTree(
+  repo: Repository,
+  rootTree: string,
+  options: RestoreOptions,
+): Promise<RestoreStats> {
+  await repo.loadIndex(options.signal);
+  await prepareTarget(options.target, options.overwrite ?? false);
+  const r = new Restorer(repo, options);
+  await r.restoreDir(rootTree, [], '');
+  await r.finish();
+  return r.stats;
+}
+
+class Restorer {
+  readonly stats: RestoreStats = { files: 0, dirs: 0, others: 0, bytes: 0, warnings: [] };
+  private readonly files = new InFlight(8);
+  private readonly dirMeta: { path: string; node: TreeNode }[] = [];
+  private readonly hardlinks = new Map<string, string>();
+  private readonly include: IncludeMatcher;
+  private readonly progress: Progress;
+  private readonly owner = process.getuid?.() === 0;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly options: RestoreOptions,
+  ) {
+    this.include = compileIncludes(options.include ?? []);
+    this.progress = options.progress ?? silentProgress;
+  }
+
+  async restoreDir(treeId: string, parts: string[], snapPath: string): Promise<void> {
+    const nodes = decodeTree(await this.repo.loadBlob('tree', treeId), treeId);
+    for (const node of nodes) {
+      this.options.signal?.throwIfAborted();
+      const childParts = [...parts, node.name];
+      const childSnap = `${snapPath}/${node.name}`;
+      const sel = this.include.select(childSnap);
+      if (sel === 'skip') continue;
+      const path = safeJoin(this.options.target, childParts);
+      if (node.type === 'dir') {
+        if (!node.subtree) {
+          throw new LifeboatError('INTEGRITY', `tree ${treeId}: directory ${node.name} has no subtree`);
+        }
+        await this.makeDir(path);
+        await this.restoreDir(node.subtree, childParts, childSnap);
+        if (sel === 'restore') {
+          this.stats.dirs++;
+          this.dirMeta.push({ path, node });
+        }
+        continue;
+      }
+      if (sel !== 'restore') continue;
+      await this.restoreLeaf(path, node);
+    }
+  }
+
+  async finish(): Promise<void> {
+    await this.files.drain();
+    for (const { path, node } of this.dirMeta.reverse()) {
+      await applyMetadata(path, node, { owner: this.owner });
+    }
+  }
+
+  private async restoreLeaf(path: string, node: TreeNode): Promise<void> {
+    await this.clear(path);
+    switch (node.type) {
+      case 'file': {
+        const key = node.links !== undefined && node.links > 1 ? `${node.device_id}:${node.inode}` : '';
+        const first = key ? this.hardlinks.get(key) : undefined;
+        if (first) {
+          await this.files.drain();
+          await link(first, path);
+          this.stats.files++;
+          return;
+        }
+        if (key) this.hardlinks.set(key, path);
+        await this.files.start(() => this.writeFile(path, node));
+        return;
+      }
+      case 'symlink':
+        await symlink(node.linktarget ?? '', path);
+        await applyMetadata(path, node, { owner: this.owner });
+        this.stats.others++;
+        return;
+      case 'fifo':
+        await promisify(execFile)('mkfifo', ['--', path]);
+        await applyMetadata(path, node, { owner: this.owner });
+        this.stats.others++;
+        return;
+      case 'dev':
+      case 'chardev':
+      case 'socket':
+      case 'irregular':
+      case 'dir':
+        this.warn(path, `${node.type} entries are not restored`);
+        return;
+    }
+  }
+
+  private async writeFile(path: string, node: TreeNode): Promise<void> {
+    const fh = await open(path, 'wx', 0o600);
+    try {
+      const ids = node.content ?? [];
+      const loads: Promise<Buffer>[] = [];
+      let next = 0;
+      const fill = () => {
+        while (next < ids.length && loads.length - written < PREFETCH) {
+          loads.push(this.repo.loadBlob('data', ids[next++]!, this.options.signal));
+        }
+      };
+      let written = 0;
+      fill();
+      while (written < ids.length) {
+        const buf = await loads[written]!;
+        loads[written] = EMPTY;
+        written++;
+        fill();
+        await fh.write(buf);
+        this.stats.bytes += buf.length;
+        this.progress.update({
+          phase: 'restore',
+          filesDone: this.stats.files,
+          bytesDone: this.stats.bytes,
+          current: path,
+        });
+      }
+    } finally {
+      await fh.close();
+    }
+    await applyMetadata(path, node, { owner: this.owner });
+    this.stats.files++;
+  }
+
+  private async makeDir(path: string): Promise<void> {
+    const st = await lstat(path).catch(() => undefined);
+    if (st?.isDirectory()) return;
+    if (st) {
+      if (!this.options.overwrite) {
+        throw new LifeboatError('TARGET_NOT_EMPTY', `${path} exists and is not a directory`);
+      }
+      await rm(path, { recursive: true, force: true });
+    }
+    await mkdir(path, { mode: 0o700 });
+  }
+
+  /** Removes whatever is at path when overwriting (never following a symlink). */
+  private async clear(path: string): Promise<void> {
+    const st = await lstat(path).catch(() => undefined);
+    if (!st) return;
+    if (!this.options.overwrite) {
+      throw new LifeboatError('TARGET_NOT_EMPTY', `${path} already exists`);
+    }
+    await rm(path, { recursive: true, force: true });
+  }
+
+  private warn(path: string, message: string): void {
+    this.stats.warnings.push({ path, message });
+    this.progress.warn(path, message);
+  }
+}
+
+const EMPTY = Promise.resolve(Buffer.alloc(0));
+
+async function prepareTarget(target: string, overwrite: boolean): Promise<void> {
+  const st = await lstat(target).catch(() => undefined);
+  if (!st) {
+    await mkdir(target, { recursive: true, mode: 0o700 });
+    return;
+  }
+  if (!st.isDirectory()) {
+    throw new LifeboatError('INVALID_ARGUMENT', `restore target ${target} is not a directory`);
+  }
+  if (!overwrite && (await readdir(target)).length > 0) {
+    throw new LifeboatError(
+      'TARGET_NOT_EMPTY',
+      `restore target ${target} is not empty; use --overwrite to restore into it anyway`,
+    );
+  }
+}
