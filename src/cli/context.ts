@@ -67,6 +67,10 @@ export class CliContext {
   async openRepository(location = this.repositoryLocation(), password?: string): Promise<Repository> {
     const backend = this.backend(location);
     try {
+      // Say "no repository" (exit 10) before asking for a password that cannot help.
+      if (!(await backend.hasConfig())) {
+        throw new LifeboatError('NO_REPOSITORY', `${backend.location}: no repository here (no config)`);
+      }
       return await openRepository(backend, password ?? (await this.password()), {
         compression: this.compression(),
       });

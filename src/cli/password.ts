@@ -34,8 +34,9 @@ export async function readPassword(
   return first;
 }
 
+/** restic's --password-file trims surrounding whitespace; do the same so files interoperate. */
 function stripNewline(s: string): string {
-  return s.replace(/\r?\n$/, '');
+  return s.trim();
 }
 
 async function promptHidden(question: string): Promise<string> {

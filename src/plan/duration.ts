@@ -16,7 +16,7 @@ const UNIT_MS = {
 type Unit = keyof typeof UNIT_MS;
 
 /** The accepted spelling; a leading zero is junk ("015m"), zero itself is not ("0s"). */
-export const DURATION_PATTERN = /^(0|[1-9][0-9]*)([smhdw])$/;
+const DURATION_PATTERN = /^(0|[1-9][0-9]*)([smhdw])$/;
 
 export const DURATION_HINT =
   'a whole number and one unit of s, m, h, d or w, like 30s, 15m, 4h, 1d';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isLifeboatError, type LifeboatError } from '../core/errors.js';
@@ -229,4 +229,14 @@ test('loadPlan reads a file, and a missing file is NOT_FOUND naming it', async (
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('the example in docs/plan.md is a valid plan', async () => {
+  const docs = await readFile(new URL('../../../docs/plan.md', import.meta.url), 'utf8');
+  const example = /```yaml\n([\s\S]*?)```/.exec(docs)?.[1] ?? '';
+  assert.ok(example.includes('services:'), 'docs/plan.md has no yaml example');
+  const plan = parsePlanText(example, 'docs/plan.md');
+  assert.equal(plan.primaryRepository, 'main');
+  assert.equal(plan.services['app-config']?.repository, 'usb');
+  assert.deepEqual(plan.serviceOrder, ['uploads', 'app-config']);
 });

@@ -14,7 +14,7 @@ export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const NAME_RULE =
   'must be 1 to 63 lowercase letters, digits, "-" or "_", starting with a letter or digit';
 
-export const INLINE_SECRET_MESSAGE =
+const INLINE_SECRET_MESSAGE =
   'inline passwords are not allowed: use { env: VARIABLE } or { file: /path/to/file }';
 
 const name = z.string().regex(NAME_PATTERN, NAME_RULE);
@@ -65,7 +65,7 @@ export const secretRefSchema = z
   )
   .describe('A reference to a secret; secrets are never written inline.');
 
-export const repositorySchema = z.strictObject({
+const repositorySchema = z.strictObject({
   url: z
     .string()
     // Only local repositories exist in this version; sftp: and s3: are added with their backends.
@@ -78,13 +78,13 @@ export const repositorySchema = z.strictObject({
     .describe('Marks the repository backups go to first. Required on exactly one of several.'),
 });
 
-export const tierSchema = z.strictObject({
+const tierSchema = z.strictObject({
   rto: positiveDuration.describe('Recovery time objective: the longest acceptable outage.'),
   rpo: positiveDuration.describe('Recovery point objective: the most data that may be lost.'),
   description: z.string().optional().describe('What the tier means, for people.'),
 });
 
-export const directorySourceSchema = z
+const directorySourceSchema = z
   .strictObject({
     type: z.literal('directory').describe('Back up a directory tree.'),
     path: absolutePath.describe('The directory to back up.'),
@@ -99,11 +99,11 @@ export const directorySourceSchema = z
   })
   .describe('A directory tree on this machine.');
 
-export const sourceSchema = z
+const sourceSchema = z
   .discriminatedUnion('type', [directorySourceSchema])
   .describe('What to back up; `type` selects the kind of source.');
 
-export const serviceSchema = z.strictObject({
+const serviceSchema = z.strictObject({
   tier: name.optional().describe('The recovery tier (a key of `tiers`).'),
   dependsOn: z.array(name).optional().describe('Services that must be restored before this one.'),
   repository: name

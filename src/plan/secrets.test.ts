@@ -22,16 +22,17 @@ test('a missing or empty variable is NO_PASSWORD naming it, never the value', as
   );
 });
 
-test('a file reference strips exactly one trailing newline', async () => {
+test('a file reference is trimmed like restic --password-file trims it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'lifeboat-secret-'));
   try {
     const file = join(dir, 'pass');
     const cases: [string, string][] = [
       ['s3cret\n', 's3cret'],
       ['s3cret\r\n', 's3cret'],
-      ['s3cret\n\n', 's3cret\n'],
+      ['s3cret\n\n', 's3cret'],
       ['s3cret', 's3cret'],
-      [' spaced \n', ' spaced '],
+      [' spaced \n', 'spaced'],
+      ['in ner\t\n', 'in ner'],
     ];
     for (const [content, expected] of cases) {
       await writeFile(file, content);

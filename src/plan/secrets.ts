@@ -12,8 +12,9 @@ const UNUSABLE_FILE = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM']
 
 /**
  * Returns the secret's value. Throws NO_PASSWORD when the variable is unset or empty, or the
- * file is missing, unreadable or empty; IO for other read failures. One trailing newline
- * ("\n" or "\r\n") is removed from a file, since editors and `echo` add one.
+ * file is missing, unreadable or empty; IO for other read failures. Whitespace around a
+ * file's content is removed, exactly as restic's --password-file does, so the same file
+ * opens the repository with a stock restic too.
  */
 export async function resolveSecret(
   ref: SecretRef,
@@ -42,11 +43,7 @@ export async function resolveSecret(
       { cause: err, details: { file: ref.file } },
     );
   }
-  const value = text.endsWith('\r\n')
-    ? text.slice(0, -2)
-    : text.endsWith('\n')
-      ? text.slice(0, -1)
-      : text;
+  const value = text.trim();
   if (value === '') {
     throw new LifeboatError('NO_PASSWORD', `password file ${ref.file} is empty`, {
       details: { file: ref.file },

@@ -3,7 +3,7 @@
  * for every pack and index to be durable, then write the snapshot (restic design: packs, then
  * index, then snapshot). An interrupted job leaves at most unreferenced packs behind.
  */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { LifeboatError } from '../core/errors.js';
 import type { Progress } from '../core/ports.js';
@@ -12,7 +12,8 @@ import { Archiver } from './archiver/archiver.js';
 import type { ArchiveWarning } from './archiver/counters.js';
 import { ArchiveCounters } from './archiver/counters.js';
 import { InFlight } from './archiver/in-flight.js';
-import { saveStream } from './archiver/save-stream.js';
+import { ChunkPool } from './archiver/chunk-pool.js';
+import { saveHashedChunks, saveStream } from './archiver/save-stream.js';
 import { saveTree } from './archiver/save-tree.js';
 import { lockRepository } from './lock.js';
 import { currentUser } from './open-repository.js';
@@ -24,6 +25,11 @@ import { formatGoTime } from './tree/tree-json.js';
 import type { TreeNode } from './tree/node.js';
 
 export const PROGRAM_VERSION = 'lifeboat 0.1.0';
+
+const IN_FLIGHT_BYTES = 24 * 1024 * 1024;
+
+/** Reading, chunking and hashing threads; the machines have two cores (ENVIRONMENT.md). */
+const CHUNK_WORKERS = Math.max(1, Math.min(2, availableParallelism()));
 
 export interface BackupOptions {
   tags?: readonly string[];
@@ -54,8 +60,8 @@ export async function backupPaths(
   options: BackupOptions = {},
 ): Promise<BackupResult> {
   const targets = [...new Set(paths.map((p) => resolve(p)))].sort();
-  return withBackupJob(repo, options, targets, async (writer, inflight, parent) => {
-    const archiver = new Archiver(repo, writer, inflight, {
+  return withBackupJob(repo, options, targets, async (writer, inflight, parent, pool) => {
+    const archiver = new Archiver(repo, writer, inflight, pool, {
       excludes: options.excludes ?? [],
       oneFileSystem: options.oneFileSystem ?? false,
       ...(parent ? { parentTree: parent.tree } : {}),
@@ -73,27 +79,31 @@ export async function backupPaths(
  */
 export async function backupStream(
   repo: Repository,
-  source: AsyncIterable<Uint8Array>,
+  source: StreamSource,
   filename: string,
   options: BackupOptions = {},
 ): Promise<BackupResult> {
   if (filename === '' || filename.includes('/') || filename === '.' || filename === '..') {
     throw new LifeboatError('INVALID_ARGUMENT', `stdin filename "${filename}" must be a plain name`);
   }
-  return withBackupJob(repo, options, [`/${filename}`], async (writer, inflight) => {
+  return withBackupJob(repo, options, [`/${filename}`], async (writer, inflight, _p, pool) => {
     const counters = new ArchiveCounters();
     const progress = options.progress ?? silentProgress;
-    const saved = await saveStream(
-      writer,
-      inflight,
-      repo.config.chunkerPolynomial,
-      source,
-      (n) => {
-        counters.bytesProcessed += n;
-        progress.update(counters.state(filename));
-      },
-      options.signal,
-    );
+    const onBytes = (n: number) => {
+      counters.bytesProcessed += n;
+      progress.update(counters.state(filename));
+    };
+    const saved =
+      'path' in source
+        ? await saveHashedChunks(writer, inflight, pool.chunkFile(source.path), onBytes)
+        : await saveStream(
+            writer,
+            inflight,
+            repo.config.chunkerPolynomial,
+            source,
+            onBytes,
+            options.signal,
+          );
     counters.filesProcessed = 1;
     counters.filesNew = 1;
     const now = nowGoTime();
@@ -115,10 +125,17 @@ export async function backupStream(
   });
 }
 
+/**
+ * A stream to back up: a path that a chunk worker reads (a file, a FIFO, /dev/stdin), or an
+ * async iterable chunked on this thread (e.g. a child process's stdout).
+ */
+export type StreamSource = { path: string } | AsyncIterable<Uint8Array>;
+
 type Work = (
   writer: BlobWriter,
   inflight: InFlight,
   parent: StoredSnapshot | undefined,
+  pool: ChunkPool,
 ) => Promise<{ tree: string; paths: string[]; counters: ArchiveCounters }>;
 
 async function withBackupJob(
@@ -135,10 +152,17 @@ async function withBackupJob(
     const all = await loadAllSnapshots(repo, () => undefined);
     const host = options.hostname ?? hostname();
     const writer = new BlobWriter(repo, options.signal ? { signal: options.signal } : {});
-    const inflight = new InFlight(8);
+    // Plaintext bytes handed to the blob writer and not yet packed (bench/: peak RSS vs restic).
+    const inflight = new InFlight(IN_FLIGHT_BYTES);
     const parent = options.force ? undefined : findParent(all, host, paths, options.parent);
-    const done = await work(writer, inflight, parent);
-    await inflight.drain();
+    const pool = new ChunkPool(repo.config.chunkerPolynomial, CHUNK_WORKERS);
+    let done;
+    try {
+      done = await work(writer, inflight, parent, pool);
+      await inflight.drain();
+    } finally {
+      await pool.close();
+    }
     await writer.flush();
     const snapshot: Snapshot = {
       time: time.toISOString(),

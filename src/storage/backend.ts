@@ -48,6 +48,15 @@ export interface LoadRange {
   length?: number;
 }
 
+/** File content: one buffer, or parts to be stored back to back. */
+export type SaveData = Uint8Array | readonly Uint8Array[];
+
+/** The parts of SaveData as a list, and their total length. */
+export function saveParts(data: SaveData): { parts: readonly Uint8Array[]; length: number } {
+  const parts = data instanceof Uint8Array ? [data] : data;
+  return { parts, length: parts.reduce((n, p) => n + p.byteLength, 0) };
+}
+
 export interface SaveOptions {
   /** Replace an existing file (lock refresh, tests). */
   overwrite?: boolean;
@@ -63,7 +72,8 @@ export interface Backend {
   /** True when a config file exists. */
   hasConfig(): Promise<boolean>;
 
-  save(h: Handle, data: Uint8Array, options?: SaveOptions): Promise<void>;
+  /** `data` may be given in parts (written in order, without joining them in memory). */
+  save(h: Handle, data: SaveData, options?: SaveOptions): Promise<void>;
   load(h: Handle, range?: LoadRange, signal?: AbortSignal): Promise<Buffer>;
   stat(h: Handle): Promise<FileInfo>;
   remove(h: Handle): Promise<void>;

@@ -115,9 +115,8 @@ export function backendContract(name: string, make: () => Promise<BackendFixture
     it('reports missing files as NOT_FOUND', async () => {
       await use(async (b) => {
         const h = handleFor('index', randomBytes(10));
-        for (const p of [b.load(h), b.load(h, { offset: 0, length: 1 }), b.stat(h)]) {
-          await assert.rejects(p, (err: unknown) => isNotFound(err));
-        }
+        const calls = [() => b.load(h), () => b.load(h, { offset: 0, length: 1 }), () => b.stat(h)];
+        for (const call of calls) await assert.rejects(call(), (err: unknown) => isNotFound(err));
         await rejectsWith(b.load({ type: 'config', name: 'config' }), 'NOT_FOUND');
       });
     });

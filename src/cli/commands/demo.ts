@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { runDemo } from '../../recovery/demo.js';
 import type { Register } from '../command-types.js';
 
 export const registerDemo: Register = (program, wrap) => {
@@ -10,6 +9,7 @@ export const registerDemo: Register = (program, wrap) => {
     .action(
       wrap(async (ctx, flags) => {
         const dir = resolve((flags as { dir: string }).dir);
+        const { runDemo } = await import('../../recovery/demo.js');
         const t = performance.now();
         ctx.output.text(`Lifeboat demo in ${dir}`);
         const steps = await runDemo(dir, (loc) => ctx.backend(loc), (s) => {

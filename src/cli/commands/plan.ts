@@ -1,4 +1,3 @@
-import { loadPlan } from '../../plan/load-plan.js';
 import type { Register } from '../command-types.js';
 
 export const registerPlan: Register = (program, wrap) => {
@@ -9,6 +8,7 @@ export const registerPlan: Register = (program, wrap) => {
     .argument('[file]', 'plan file', 'lifeboat.yaml')
     .action(
       wrap(async (ctx, file) => {
+        const { loadPlan } = await import('../../plan/load-plan.js');
         const p = await loadPlan(file as string);
         const services = p.serviceOrder;
         ctx.output.text(

@@ -9,13 +9,12 @@
  * warning. Either makes the job PARTIAL (exit code 3) while the snapshot is still written.
  */
 import type { Stats } from 'node:fs';
-import { createReadStream } from 'node:fs';
-import { lstat, readFile, readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LifeboatError } from '../../core/errors.js';
 import type { Progress } from '../../core/ports.js';
 import { silentProgress } from '../../core/ports.js';
-import { MIN_CHUNK } from '../chunker/chunker.js';
+import { Semaphore } from '../../core/concurrency.js';
 import { nodeFromPath } from '../fs/node-from-stat.js';
 import type { BlobWriter } from '../pack/blob-writer.js';
 import type { Repository } from '../repository.js';
@@ -23,7 +22,8 @@ import type { TreeNode } from '../tree/node.js';
 import { decodeTree } from '../tree/tree-json.js';
 import { compileExcludes, type ExcludeMatcher } from './exclude.js';
 import type { InFlight } from './in-flight.js';
-import { saveSmall, saveStream } from './save-stream.js';
+import { ChunkReadError, type ChunkPool } from './chunk-pool.js';
+import { saveHashedChunks } from './save-stream.js';
 import { saveTree } from './save-tree.js';
 import { ArchiveCounters } from './counters.js';
 
@@ -46,11 +46,14 @@ export class Archiver {
   readonly counters = new ArchiveCounters();
   private readonly excludes: ExcludeMatcher;
   private readonly progress: Progress;
+  /** Files being read at once: enough to keep every chunk worker busy. */
+  private readonly fileSlots = new Semaphore(4);
 
   constructor(
     private readonly repo: Repository,
     private readonly writer: BlobWriter,
     private readonly inflight: InFlight,
+    private readonly pool: ChunkPool,
     private readonly options: ArchiveOptions = {},
   ) {
     this.excludes = compileExcludes(options.excludes ?? []);
@@ -119,14 +122,16 @@ export class Archiver {
       this.warn(dir, `cannot read directory: ${describe(cause)}`);
       names = [];
     }
-    const nodes: TreeNode[] = [];
+    // Entries are handled concurrently (file reads are bounded by fileSlots), so files of
+    // this directory and of its subdirectories are read by all chunk workers at once.
+    const pending: Promise<TreeNode | undefined>[] = [];
     for (const name of names) {
       this.options.signal?.throwIfAborted();
       const path = join(dir, name);
       if (this.excludes.matches(path)) continue;
-      const node = await this.saveEntry(path, name, parentNodes?.get(name), dev, false);
-      if (node) nodes.push(node);
+      pending.push(this.saveEntry(path, name, parentNodes?.get(name), dev, false));
     }
+    const nodes = (await Promise.all(pending)).filter((n): n is TreeNode => n !== undefined);
     this.counters.dirs++;
     return saveTree(this.writer, this.inflight, nodes);
   }
@@ -150,6 +155,9 @@ export class Archiver {
     }
     if (!isTarget && this.options.oneFileSystem && st.dev !== rootDev) return undefined;
     switch (node.type) {
+      case 'socket':
+        // restic 0.14 leaves sockets out of snapshots; so do we, to build identical trees.
+        return undefined;
       case 'dir':
         node.subtree = await this.saveDirContents(path, prev?.subtree, rootDev);
         return node;
@@ -178,21 +186,17 @@ export class Archiver {
       this.counters.bytesProcessed += st.size;
       return node;
     }
+    await this.fileSlots.acquire();
     try {
-      const saved =
-        st.size < MIN_CHUNK
-          ? await this.readSmall(path)
-          : await saveStream(
-              this.writer,
-              this.inflight,
-              this.repo.config.chunkerPolynomial,
-              createReadStream(path, { highWaterMark: 1024 * 1024 }),
-              (n) => {
-                this.counters.bytesProcessed += n;
-                this.progress.update(this.counters.state(path));
-              },
-              this.options.signal,
-            );
+      const saved = await saveHashedChunks(
+        this.writer,
+        this.inflight,
+        this.pool.chunkFile(path),
+        (n) => {
+          this.counters.bytesProcessed += n;
+          this.progress.update(this.counters.state(path));
+        },
+      );
       node.content = saved.content;
       node.size = saved.size;
       const after = await lstat(path).catch(() => undefined);
@@ -200,30 +204,15 @@ export class Archiver {
         this.warn(path, 'file changed while it was read; stored what was read');
       }
     } catch (cause) {
-      if (cause instanceof LifeboatError) throw cause;
-      this.warn(path, `cannot read: ${describe(cause)}`);
+      if (!(cause instanceof ChunkReadError)) throw cause;
+      this.warn(path, `cannot read: ${cause.code || cause.message}`);
       return undefined;
+    } finally {
+      this.fileSlots.release();
     }
     if (prev?.type === 'file') this.counters.filesChanged++;
     else this.counters.filesNew++;
     return node;
-  }
-
-  private async readSmall(path: string) {
-    const signal = this.options.signal;
-    const data = await readFile(path, signal ? { signal } : {});
-    this.counters.bytesProcessed += data.length;
-    if (data.length >= MIN_CHUNK) {
-      // Grew since lstat: chunk it like a large file.
-      return saveStream(
-        this.writer,
-        this.inflight,
-        this.repo.config.chunkerPolynomial,
-        oneBuffer(data),
-        () => undefined,
-      );
-    }
-    return saveSmall(this.writer, this.inflight, data);
   }
 
   private async parentNodes(treeId?: string): Promise<Map<string, TreeNode> | undefined> {
@@ -241,11 +230,6 @@ export class Archiver {
     this.counters.warnings.push({ path, message });
     this.progress.warn(path, message);
   }
-}
-
-async function* oneBuffer(data: Buffer): AsyncGenerator<Buffer> {
-  await Promise.resolve();
-  yield data;
 }
 
 /** restic sorts tree entries by the bytes of their names. */

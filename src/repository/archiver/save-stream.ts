@@ -44,6 +44,24 @@ export async function saveSmall(
 
 async function saveChunk(writer: BlobWriter, inflight: InFlight, chunk: Buffer) {
   const id = sha256Hex(chunk);
-  if (!writer.has('data', id)) await inflight.start(() => writer.save('data', chunk, id));
+  if (!writer.has('data', id)) await inflight.start(() => writer.save('data', chunk, id), chunk.length);
   return id;
+}
+
+/** Stores chunks that were cut and hashed elsewhere (a chunk worker). */
+export async function saveHashedChunks(
+  writer: BlobWriter,
+  inflight: InFlight,
+  chunks: AsyncIterable<{ id: string; data: Buffer }>,
+  onBytes: (n: number) => void,
+): Promise<SavedContent> {
+  const content: string[] = [];
+  let size = 0;
+  for await (const { id, data } of chunks) {
+    size += data.length;
+    if (!writer.has('data', id)) await inflight.start(() => writer.save('data', data, id), data.length);
+    content.push(id);
+    onBytes(data.length);
+  }
+  return { content, size };
 }

@@ -5,7 +5,7 @@
  * every selected pack hashes to its name, its header matches the index, and every blob in it
  * decrypts and hashes to its id. Problems name the pack, blob, tree, snapshot or index file.
  */
-import { LifeboatError } from '../../core/errors.js';
+import { isLifeboatError, LifeboatError } from '../../core/errors.js';
 import { mapLimit } from '../../core/concurrency.js';
 import type { Progress } from '../../core/ports.js';
 import { silentProgress } from '../../core/ports.js';
@@ -14,25 +14,12 @@ import { decodeIndex } from '../index/index-file.js';
 import type { Repository } from '../repository.js';
 import { loadAllSnapshots } from '../snapshot.js';
 import { decodeTree } from '../tree/tree-json.js';
+import { CIPHERTEXT_OVERHEAD } from '../crypto/master-key.js';
+import { locateInUnreferencedPacks } from './locate-missing.js';
+import type { CheckProblem } from './problem.js';
 import { verifyPackData } from './verify-pack.js';
 
-export interface CheckProblem {
-  kind:
-    | 'index'
-    | 'missing-pack'
-    | 'truncated-pack'
-    | 'snapshot'
-    | 'tree'
-    | 'missing-blob'
-    | 'pack-data'
-    | 'unreferenced-pack';
-  message: string;
-  packId?: string;
-  blobId?: string;
-  treeId?: string;
-  snapshotId?: string;
-  indexId?: string;
-}
+export type { CheckProblem } from './problem.js';
 
 export interface CheckOptions {
   readData?: boolean;
@@ -68,11 +55,12 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
       for (const p of packs) {
         repo.index.addPack(p.id, p.blobs);
         const list = packBlobs.get(p.id) ?? [];
-        list.push(...p.blobs);
+        // A loop, not push(...blobs): a pack may list more blobs than a call takes arguments.
+        for (const b of p.blobs) list.push(b);
         packBlobs.set(p.id, list);
       }
     } catch (err) {
-      errors.push({ kind: 'index', indexId, message: `index ${indexId}: ${message(err)}` });
+      errors.push({ kind: 'index', indexId, message: prefixed(`index ${indexId}`, err) });
     }
   });
 
@@ -89,17 +77,35 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
       });
       continue;
     }
-    const end = Math.max(...blobs.map((b) => b.offset + b.length));
-    if (size < end + 4 + 32) {
+    let end = 0;
+    for (const b of blobs) {
+      end = Math.max(end, b.offset + b.length);
+      // restic design: every encrypted blob carries a 16-byte IV and a 16-byte MAC.
+      if (b.length < CIPHERTEXT_OVERHEAD) {
+        errors.push({
+          kind: 'index-entry',
+          packId,
+          blobId: b.id,
+          message: `pack ${packId}, ${b.type} blob ${b.id}: the index gives it ${b.length} bytes, less than any encrypted blob`,
+        });
+      }
+    }
+    // The blobs are followed by the encrypted header (at least IV + MAC) and its length.
+    const needed = end + CIPHERTEXT_OVERHEAD + 4;
+    if (size < needed) {
       errors.push({
         kind: 'truncated-pack',
         packId,
-        message: `pack ${packId}: ${size} bytes, but the index needs at least ${end + 36}`,
+        message:
+          `pack ${packId}: truncated or wrongly indexed: ${size} bytes, ` +
+          `but the index places blobs up to byte ${end} (at least ${needed} bytes with the header)`,
       });
     }
   }
-  for (const packId of stored.keys()) {
+  const unreferenced = new Map<string, number>();
+  for (const [packId, size] of stored) {
     if (!packBlobs.has(packId)) {
+      unreferenced.set(packId, size);
       warnings.push({
         kind: 'unreferenced-pack',
         packId,
@@ -110,8 +116,15 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
 
   progress.update({ phase: 'check snapshots', filesDone: 0, bytesDone: 0 });
   const snapshots = await loadAllSnapshots(repo, (snapshotId, err) =>
-    errors.push({ kind: 'snapshot', snapshotId, message: `snapshot ${snapshotId}: ${message(err)}` }),
+    errors.push({ kind: 'snapshot', snapshotId, message: prefixed(`snapshot ${snapshotId}`, err) }),
   );
+  /** Blobs that snapshots need but no index lists, by type + id. */
+  const unindexed = new Map<string, CheckProblem[]>();
+  const noteUnindexed = (key: string, problem: CheckProblem) => {
+    const list = unindexed.get(key) ?? [];
+    list.push(problem);
+    unindexed.set(key, list);
+  };
   const seenTrees = new Set<string>();
   const queue: { treeId: string; snapshotId: string; path: string }[] = snapshots.map((s) => ({
     treeId: s.tree,
@@ -126,12 +139,14 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
       try {
         nodes = decodeTree(await repo.loadBlob('tree', treeId, opts.signal), treeId);
       } catch (err) {
-        errors.push({
+        const problem: CheckProblem = {
           kind: 'tree',
           treeId,
           snapshotId,
           message: `tree ${treeId} (${path} in snapshot ${snapshotId.slice(0, 8)}): ${message(err)}`,
-        });
+        };
+        errors.push(problem);
+        if (isLifeboatError(err, 'NOT_FOUND')) noteUnindexed('tree' + treeId, problem);
         return;
       }
       for (const n of nodes) {
@@ -140,17 +155,23 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
         }
         for (const blobId of n.content ?? []) {
           if (!repo.index.has('data', blobId)) {
-            errors.push({
+            const problem: CheckProblem = {
               kind: 'missing-blob',
               treeId,
               blobId,
               snapshotId,
               message: `tree ${treeId}: file ${path}${n.name}: data blob ${blobId} is not in any index`,
-            });
+            };
+            errors.push(problem);
+            noteUnindexed('data' + blobId, problem);
           }
         }
       }
     });
+  }
+  if (unindexed.size > 0 && unreferenced.size > 0) {
+    progress.update({ phase: 'locate missing blobs', filesDone: 0, bytesDone: 0 });
+    errors.push(...(await explainLostIndex(repo, unindexed, unreferenced, opts.signal)));
   }
 
   let packsRead = 0;
@@ -162,7 +183,9 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
     const bytesTotal = selected.reduce((a, p) => a + (stored.get(p) ?? 0), 0);
     await mapLimit(selected, 2, async (packId) => {
       const locs: BlobLocation[] = (packBlobs.get(packId) ?? []).map((b) => ({ ...b, packId }));
-      errors.push(...(await verifyPackData(repo, packId, stored.get(packId)!, locs, opts.signal)));
+      for (const p of await verifyPackData(repo, packId, stored.get(packId)!, locs, opts.signal)) {
+        errors.push(p);
+      }
       packsRead++;
       bytesDone += stored.get(packId) ?? 0;
       progress.update({
@@ -198,6 +221,46 @@ function sample<T>(items: T[], fraction: number): T[] {
 
 export function message(err: unknown): string {
   return err instanceof LifeboatError || err instanceof Error ? err.message : String(err);
+}
+
+/** `what: message`, without saying `what` twice when the error already starts with it. */
+function prefixed(what: string, err: unknown): string {
+  const text = message(err);
+  return text.startsWith(what) ? text : `${what}: ${text}`;
+}
+
+/**
+ * Blobs that no index lists while packs that no index lists exist: most likely an index file
+ * is lost or damaged (restic design: the index only caches the pack headers). Reads those
+ * packs' headers; where a missing blob turns up, its problems name the pack, and one more
+ * problem says what happened and how to repair it.
+ */
+async function explainLostIndex(
+  repo: Repository,
+  unindexed: Map<string, CheckProblem[]>,
+  unreferenced: Map<string, number>,
+  signal: AbortSignal | undefined,
+): Promise<CheckProblem[]> {
+  const found = await locateInUnreferencedPacks(repo, unreferenced, new Set(unindexed.keys()), signal);
+  if (found.size === 0) return [];
+  const packs = new Set<string>();
+  for (const [key, packId] of found) {
+    packs.add(packId);
+    for (const p of unindexed.get(key) ?? []) {
+      p.packId = packId;
+      p.message += `; pack ${packId} holds it, but no index lists that pack`;
+    }
+  }
+  return [
+    {
+      kind: 'index',
+      message:
+        `${found.size} of the ${unindexed.size} blobs that snapshots need but no index lists are ` +
+        `stored in ${packs.size} pack(s) that no index lists: an index file is missing or damaged. ` +
+        'The data is still there; rebuilding the index from the packs (`restic rebuild-index`) ' +
+        'makes it reachable again.',
+    },
+  ];
 }
 
 

@@ -4,7 +4,7 @@ import { CIPHERTEXT_OVERHEAD } from '../crypto/master-key.js';
 import { sha256Hex } from '../ids.js';
 import { decodeHeader, MAX_HEADER_SIZE } from '../pack/pack-header.js';
 import type { Repository } from '../repository.js';
-import type { CheckProblem } from './checker.js';
+import type { CheckProblem } from './problem.js';
 
 export async function verifyPackData(
   repo: Repository,

@@ -73,10 +73,17 @@ export function checkKdfParams(params: KdfParams, where = 'key file'): void {
 async function deriveKey(password: string, salt: Buffer, params: KdfParams): Promise<MasterKey> {
   const { N, r, p } = params;
   const derived = await new Promise<Buffer>((resolve, reject) => {
-    scrypt(password, salt, KDF_OUTPUT_SIZE, { N, r, p, maxmem: scryptMemory(params) }, (err, key) => {
-      if (err) reject(new LifeboatError('INTERNAL', `scrypt failed: ${err.message}`, { cause: err }));
-      else resolve(key);
-    });
+    scrypt(
+      password,
+      salt,
+      KDF_OUTPUT_SIZE,
+      { N, r, p, maxmem: scryptMemory(params) },
+      (err, key) => {
+        if (err)
+          reject(new LifeboatError('INTERNAL', `scrypt failed: ${err.message}`, { cause: err }));
+        else resolve(key);
+      },
+    );
   });
   return MasterKey.fromKdfOutput(derived);
 }

@@ -18,7 +18,7 @@ import { PackBuilder } from './pack-builder.js';
 export interface BlobWriterOptions {
   /** Target pack size in bytes (restic: 16 MiB default, 4–128 MiB allowed). */
   packSize?: number;
-  /** Packs uploading at once. */
+  /** Packs uploading at once (default 1: one pack fills while the previous one is written). */
   uploads?: number;
   /** Write an index file after this many packs (restic writes one every ~50k blobs). */
   packsPerIndex?: number;
@@ -63,7 +63,7 @@ export class BlobWriter {
   ) {
     this.packSize = options.packSize ?? 16 * 1024 * 1024;
     this.packsPerIndex = options.packsPerIndex ?? 64;
-    this.uploads = new Semaphore(options.uploads ?? 2);
+    this.uploads = new Semaphore(options.uploads ?? 1);
     this.builders = { data: new PackBuilder('data'), tree: new PackBuilder('tree') };
   }
 
@@ -126,18 +126,18 @@ export class BlobWriter {
     await this.uploads.acquire();
     this.throwIfFailed();
     const pack = builder.finish(this.repo.key);
-    const upload = this.upload(pack.id, pack.bytes, pack.blobs).finally(() => {
+    const upload = this.upload(pack.id, pack.parts, pack.size, pack.blobs).finally(() => {
       this.uploads.release();
       this.inflight.delete(upload);
     });
     this.inflight.add(upload);
   }
 
-  private async upload(id: string, bytes: Buffer, blobs: PackedBlob[]): Promise<void> {
+  private async upload(id: string, parts: Buffer[], size: number, blobs: PackedBlob[]) {
     try {
       const signal = this.options.signal;
-      await this.repo.backend.save({ type: 'pack', name: id }, bytes, signal ? { signal } : {});
-      this.stats.bytesStored += bytes.length;
+      await this.repo.backend.save({ type: 'pack', name: id }, parts, signal ? { signal } : {});
+      this.stats.bytesStored += size;
       this.stats.packsWritten++;
       this.repo.index.addPack(id, blobs);
       this.unindexed.push({ id, blobs });

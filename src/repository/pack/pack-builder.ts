@@ -27,13 +27,18 @@ export class PackBuilder {
     this.bytes += sealed.length;
   }
 
-  /** Appends the encrypted header and its length; the pack id is the hash of all bytes. */
-  finish(key: MasterKey): { id: string; bytes: Buffer; blobs: PackedBlob[] } {
+  /**
+   * Appends the encrypted header and its length; the pack id is the hash of all bytes. The
+   * pack is returned as parts, which backends write back to back without joining them.
+   */
+  finish(key: MasterKey): { id: string; parts: Buffer[]; size: number; blobs: PackedBlob[] } {
     const header = key.encrypt(encodeHeader(this.blobs));
     const trailer = Buffer.allocUnsafe(4);
     trailer.writeUInt32LE(header.length, 0);
-    const bytes = Buffer.concat([...this.parts, header, trailer]);
-    const id = createHash('sha256').update(bytes).digest('hex');
-    return { id, bytes, blobs: this.blobs };
+    const parts = [...this.parts, header, trailer];
+    const hash = createHash('sha256');
+    for (const p of parts) hash.update(p);
+    const size = this.bytes + header.length + 4;
+    return { id: hash.digest('hex'), parts, size, blobs: this.blobs };
   }
 }

@@ -73,6 +73,12 @@ class Restorer {
 
   async restoreDir(treeId: string, parts: string[], snapPath: string): Promise<void> {
     const nodes = decodeTree(await this.repo.loadBlob('tree', treeId), treeId);
+    // Names are unique as bytes, but a name that is not UTF-8 is restored under its display
+    // form (U+FFFD for each bad byte), so two entries can meet on one path. The second one
+    // would replace the first while the first is still being written, and the first one's
+    // metadata would then be applied through whatever the second put there (a symlink
+    // pointing outside the target), so only the first is restored.
+    const used = new Set<string>();
     for (const node of nodes) {
       this.options.signal?.throwIfAborted();
       const childParts = [...parts, node.name];
@@ -80,6 +86,11 @@ class Restorer {
       const sel = this.include.select(childSnap);
       if (sel === 'skip') continue;
       const path = safeJoin(this.options.target, childParts);
+      if (used.has(node.name)) {
+        this.warn(path, 'another entry of this directory has the same name once bytes that are not UTF-8 are replaced; not restored');
+        continue;
+      }
+      used.add(node.name);
       if (node.type === 'dir') {
         if (!node.subtree) {
           throw new LifeboatError('INTEGRITY', `tree ${treeId}: directory ${node.name} has no subtree`);
@@ -100,6 +111,12 @@ class Restorer {
   async finish(): Promise<void> {
     await this.files.drain();
     for (const { path, node } of this.dirMeta.reverse()) {
+      // chmod and utimes follow symlinks: apply only onto the directory this restore made.
+      const st = await lstat(path).catch(() => undefined);
+      if (!st?.isDirectory()) {
+        this.warn(path, 'directory was replaced while restoring; its metadata is not applied');
+        continue;
+      }
       await applyMetadata(path, node, { owner: this.owner });
     }
   }

@@ -3,14 +3,7 @@
  * the JSON keys; tree-json.ts writes them in restic's order with restic's omission rules.
  */
 export type NodeType =
-  | 'file'
-  | 'dir'
-  | 'symlink'
-  | 'dev'
-  | 'chardev'
-  | 'fifo'
-  | 'socket'
-  | 'irregular';
+  'file' | 'dir' | 'symlink' | 'dev' | 'chardev' | 'fifo' | 'socket' | 'irregular';
 
 export const NODE_TYPES: readonly NodeType[] = [
   'file',

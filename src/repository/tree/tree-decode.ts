@@ -105,7 +105,8 @@ function decodeAttributes(r: NodeReader, v: unknown): ExtendedAttribute[] | unde
 }
 
 function decodeNode(raw: unknown, index: number, tree: string): [TreeNode, Buffer] {
-  if (!isObject(raw)) throw new LifeboatError('INTEGRITY', `${tree}: node ${index} is not an object`);
+  if (!isObject(raw))
+    throw new LifeboatError('INTEGRITY', `${tree}: node ${index} is not an object`);
   const nameBytes = decodeName(raw.name, `${tree}: node ${index}`);
   const valid = isUtf8(nameBytes);
   const name = valid ? nameBytes.toString('utf8') : goLossyUtf8(nameBytes);
@@ -144,7 +145,8 @@ function decodeNode(raw: unknown, index: number, tree: string): [TreeNode, Buffe
     if (!Array.isArray(content)) throw r.fail('content is not an array');
     node.content = content.map((id, i) => r.id(id, `content[${i}]`));
   }
-  if (raw.subtree !== undefined && raw.subtree !== null) node.subtree = r.id(raw.subtree, 'subtree');
+  if (raw.subtree !== undefined && raw.subtree !== null)
+    node.subtree = r.id(raw.subtree, 'subtree');
   if (node.type === 'dir' && node.subtree === undefined) throw r.fail('directory without subtree');
   return [node, nameBytes];
 }

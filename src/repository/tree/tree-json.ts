@@ -65,10 +65,9 @@ function checkNode(node: TreeNode): void {
   if (node.rawName === undefined && hasLoneSurrogate(node.name)) throw internal('invalid name');
   for (const id of node.content ?? []) if (!ID_RE.test(id)) throw internal('bad content id');
   if (node.subtree !== undefined && !ID_RE.test(node.subtree)) throw internal('bad subtree id');
-  for (const n of [node.mode, node.uid, node.gid, node.inode, node.device_id, node.size]) {
-    if (n !== undefined && !(Number.isInteger(n) && n >= 0)) throw internal('bad number');
-  }
-  for (const n of [node.links, node.device]) {
+  const numbers = [node.mode, node.uid, node.gid, node.inode, node.device_id, node.size];
+  numbers.push(node.links, node.device);
+  for (const n of numbers) {
     if (n !== undefined && !(Number.isInteger(n) && n >= 0)) throw internal('bad number');
   }
 }

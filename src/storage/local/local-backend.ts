@@ -15,7 +15,8 @@ import { link, mkdir, open, rename, stat, unlink, type FileHandle } from 'node:f
 import { basename, dirname, join, resolve } from 'node:path';
 import { LifeboatError } from '../../core/errors.js';
 import { throwIfAborted } from '../abort.js';
-import type { Backend, FileInfo, FileType, Handle, LoadRange, SaveOptions } from '../backend.js';
+import type { Backend, FileInfo, FileType, Handle, LoadRange, SaveData, SaveOptions } from '../backend.js';
+import { saveParts } from '../backend.js';
 import { checkHandle, relativePath, shardNames, TYPE_DIRS } from '../handle.js';
 import { checkRange, resolveRange, shortRead } from '../load-range.js';
 import { alreadyExistsError } from '../storage-errors.js';
@@ -80,20 +81,28 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
     });
   }
 
-  async function writeTemp(fh: FileHandle, tmp: string, data: Uint8Array): Promise<void> {
+  async function writeTemp(fh: FileHandle, tmp: string, data: SaveData): Promise<void> {
     try {
-      for (let done = 0; done < data.byteLength;) {
-        done += (await fh.write(data, done, data.byteLength - done, done)).bytesWritten;
+      let position = 0;
+      for (const part of saveParts(data).parts) {
+        for (let done = 0; done < part.byteLength; ) {
+          const n = (await fh.write(part, done, part.byteLength - done, position)).bytesWritten;
+          done += n;
+          position += n;
+        }
       }
       await fh.sync();
       observer.onFsync?.(tmp, 'file');
       // Read-only like restic; some filesystems refuse chmod, which restic ignores too.
       await fh.chmod((await getModes()).file).catch(() => undefined);
     } catch (err) {
+      await fh.close().catch(() => undefined);
       throw fsError(err, 'write', tmp);
-    } finally {
-      await fh.close();
     }
+    // Network filesystems may report a failed write only here.
+    await fh.close().catch((err: unknown) => {
+      throw fsError(err, 'close', tmp);
+    });
   }
 
   /** Gives the temp file its final name without ever replacing an existing file. */
@@ -130,7 +139,7 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
       const code = errnoCode(err);
       if (code === undefined || !NO_DIR_SYNC.has(code)) throw fsError(err, 'sync directory', dir);
     } finally {
-      await fh?.close();
+      await fh?.close().catch(() => undefined);
     }
   }
 
@@ -166,7 +175,7 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
       return exists(join(root, 'config'));
     },
 
-    async save(h: Handle, data: Uint8Array, opts: SaveOptions = {}) {
+    async save(h: Handle, data: SaveData, opts: SaveOptions = {}) {
       checkHandle(h);
       const final = pathOf(h);
       throwIfAborted(opts.signal, `save ${final}`);
@@ -207,7 +216,7 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
       } catch (err) {
         throw fsError(err, 'read', path);
       } finally {
-        await fh.close();
+        await fh.close().catch(() => undefined); // read-only: nothing can be lost
       }
     },
 
@@ -234,7 +243,14 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
     async *list(type: FileType, signal?: AbortSignal): AsyncIterable<FileInfo> {
       if (type === 'config') {
         const path = join(root, 'config');
-        if (await exists(path)) yield { name: 'config', size: (await stat(path)).size };
+        const size = await stat(path).then(
+          (st) => st.size,
+          (err: unknown) => {
+            if (errnoCode(err) === 'ENOENT') return undefined;
+            throw fsError(err, 'stat', path);
+          },
+        );
+        if (size !== undefined) yield { name: 'config', size };
         return;
       }
       if (!Object.hasOwn(TYPE_DIRS, type)) {

@@ -8,6 +8,8 @@ import { setImmediate } from 'node:timers/promises';
 import { LifeboatError } from '../../core/errors.js';
 import { throwIfAborted } from '../abort.js';
 import {
+  saveParts,
+  type SaveData,
   FILE_TYPES,
   type Backend,
   type FileInfo,
@@ -49,10 +51,10 @@ export function createMemBackend(name?: string): Backend {
       return files.has('config');
     },
 
-    async save(h: Handle, data: Uint8Array, options: SaveOptions = {}) {
+    async save(h: Handle, data: SaveData, options: SaveOptions = {}) {
       checkHandle(h);
       throwIfAborted(options.signal, `save ${relativePath(h)}`);
-      const copy = Buffer.from(data); // copied before yielding: the caller may reuse it
+      const copy = Buffer.concat(saveParts(data).parts); // copied before yielding: the caller may reuse it
       await setImmediate();
       throwIfAborted(options.signal, `save ${relativePath(h)}`);
       const key = relativePath(h);

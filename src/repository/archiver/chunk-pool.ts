@@ -1,0 +1,113 @@
+/**
+ * A pool of chunk workers. chunkFile() returns the chunks of one file, in order, each with
+ * its SHA-256 id, produced on another thread. Jobs go to the worker with the fewest queued.
+ */
+import { Worker } from 'node:worker_threads';
+import { formatPolynomial } from '../chunker/polynomial.js';
+import type { ToMain, ToWorker } from './chunk-protocol.js';
+
+export interface HashedChunk {
+  id: string;
+  data: Buffer;
+}
+
+/** An error from reading the file, with the errno code as Node reports it. */
+export class ChunkReadError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly syscall: string,
+  ) {
+    super(message);
+  }
+}
+
+interface JobState {
+  items: (ToMain & { t: 'chunk' | 'done' | 'error' })[];
+  notify: (() => void) | undefined;
+  worker: PoolWorker;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  queued: number;
+}
+
+export class ChunkPool {
+  private readonly workers: PoolWorker[];
+  private readonly jobs = new Map<number, JobState>();
+  private nextJob = 1;
+  private fatal: Error | undefined;
+
+  constructor(polynomial: bigint, size: number) {
+    const url = new URL('./chunk-worker.js', import.meta.url);
+    this.workers = Array.from({ length: size }, () => {
+      const pw: PoolWorker = {
+        worker: new Worker(url, { workerData: { polynomial: formatPolynomial(polynomial) } }),
+        queued: 0,
+      };
+      pw.worker.on('message', (m: ToMain) => this.onMessage(m));
+      pw.worker.on('error', (err) => this.onFatal(err));
+      return pw;
+    });
+  }
+
+  async *chunkFile(path: string): AsyncGenerator<HashedChunk, number> {
+    if (this.fatal) throw this.fatal;
+    const pw = this.workers.reduce((a, b) => (b.queued < a.queued ? b : a));
+    const job = this.nextJob++;
+    const state: JobState = { items: [], notify: undefined, worker: pw };
+    this.jobs.set(job, state);
+    pw.queued++;
+    pw.worker.postMessage({ t: 'job', job, path } satisfies ToWorker);
+    try {
+      while (true) {
+        while (state.items.length === 0) {
+          if (this.fatal) throw this.fatal;
+          await new Promise<void>((r) => (state.notify = r));
+        }
+        const m = state.items.shift()!;
+        if (m.t === 'done') return m.size;
+        if (m.t === 'error') throw new ChunkReadError(m.message, m.code, m.syscall);
+        pw.worker.postMessage({ t: 'ack', n: 1 } satisfies ToWorker);
+        yield { id: m.id, data: Buffer.from(m.data) };
+      }
+    } finally {
+      pw.queued--;
+      if (this.jobs.get(job) === state) {
+        // The consumer stopped early (error, abort): ack what is buffered and whatever the
+        // worker still sends for this job, so it finishes the job instead of waiting forever.
+        const unread = state.items.filter((i) => i.t === 'chunk').length;
+        if (unread > 0) pw.worker.postMessage({ t: 'ack', n: unread } satisfies ToWorker);
+        this.jobs.delete(job);
+        this.abandoned.set(job, pw);
+      }
+    }
+  }
+
+  private readonly abandoned = new Map<number, PoolWorker>();
+
+  private onMessage(m: ToMain): void {
+    const state = this.jobs.get(m.job);
+    if (!state) {
+      const pw = this.abandoned.get(m.job);
+      if (pw && m.t === 'chunk') pw.worker.postMessage({ t: 'ack', n: 1 } satisfies ToWorker);
+      else if (pw) this.abandoned.delete(m.job);
+      return;
+    }
+    state.items.push(m);
+    if (m.t !== 'chunk') this.jobs.delete(m.job);
+    const n = state.notify;
+    state.notify = undefined;
+    n?.();
+  }
+
+  private onFatal(err: Error): void {
+    this.fatal = err;
+    for (const s of this.jobs.values()) s.notify?.();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}

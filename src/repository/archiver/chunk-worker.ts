@@ -1,0 +1,105 @@
+/**
+ * Worker thread body: reads a file (or /dev/stdin), cuts it into chunks with restic's
+ * chunker, hashes each chunk and posts it back to the main thread, which deduplicates,
+ * compresses, encrypts and packs. Reading, chunking and hashing are the CPU-heavy steps that
+ * must not share a core with the rest, and files are independent, so several workers run
+ * side by side.
+ *
+ * Flow control: at most MAX_UNACKED chunks of a job are in flight; the main thread acks each
+ * chunk once it has taken it, so a slow repository slows the reader instead of filling memory.
+ */
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Chunker, MAX_CHUNK } from '../chunker/chunker.js';
+import { parsePolynomial } from '../chunker/polynomial.js';
+import type { ToMain, ToWorker } from './chunk-protocol.js';
+
+const MAX_UNACKED = 2;
+const READ_SIZE = 1024 * 1024;
+const port = parentPort!;
+const pol = parsePolynomial((workerData as { polynomial: string }).polynomial);
+
+const queue: { job: number; path: string }[] = [];
+let running = false;
+let unacked = 0;
+let wake: (() => void) | undefined;
+
+port.on('message', (m: ToWorker) => {
+  if (m.t === 'ack') {
+    unacked -= m.n;
+    const w = wake;
+    wake = undefined;
+    w?.();
+  } else {
+    queue.push({ job: m.job, path: m.path });
+    if (!running) void drain();
+  }
+});
+
+async function drain(): Promise<void> {
+  running = true;
+  while (queue.length > 0) {
+    const { job, path } = queue.shift()!;
+    await runJob(job, path);
+  }
+  running = false;
+}
+
+/**
+ * Reads straight into one reusable chunk buffer, so the worker allocates nothing per read:
+ * only each finished chunk is copied out (once) into a buffer of its exact size, which is
+ * transferred, not copied, to the main thread.
+ */
+const buf = Buffer.allocUnsafeSlow(MAX_CHUNK + READ_SIZE);
+
+async function runJob(job: number, path: string): Promise<void> {
+  let size = 0;
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, 'r');
+    const chunker = new Chunker(pol);
+    let fill = 0; // bytes of the current chunk in buf
+    let eof = false;
+    while (!eof) {
+      const { bytesRead } = await fh.read(buf, fill, READ_SIZE, null);
+      if (bytesRead === 0) eof = true;
+      let scanned = fill;
+      fill += bytesRead;
+      while (scanned < fill) {
+        const cut = chunker.scan(buf, scanned, fill);
+        if (cut < 0) break;
+        await emit(job, buf.subarray(0, cut));
+        size += cut;
+        buf.copyWithin(0, cut, fill);
+        fill -= cut;
+        scanned = 0;
+      }
+    }
+    if (fill > 0) {
+      await emit(job, buf.subarray(0, fill));
+      size += fill;
+    }
+    port.postMessage({ t: 'done', job, size } satisfies ToMain);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    port.postMessage({
+      t: 'error',
+      job,
+      code: e.code ?? '',
+      syscall: e.syscall ?? '',
+      message: e.message,
+    } satisfies ToMain);
+  } finally {
+    await fh?.close();
+  }
+}
+
+async function emit(job: number, chunk: Buffer): Promise<void> {
+  const data = new ArrayBuffer(chunk.length);
+  new Uint8Array(data).set(chunk);
+  const id = createHash('sha256').update(chunk).digest('hex');
+  unacked++;
+  port.postMessage({ t: 'chunk', job, id, data } satisfies ToMain, [data]);
+  while (unacked >= MAX_UNACKED) await new Promise<void>((r) => (wake = r));
+}
