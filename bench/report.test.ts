@@ -55,12 +55,16 @@ test('summaries give medians, ratios and verdicts against the issue 2 targets', 
     sample('tree-check', 'restic', 1000, 100),
     sample('stream-dump', 'lifeboat', 500, 100, ['exit 1: boom']),
     sample('stream-dump', 'restic', 1000, 100),
+    { ...sample('startup', 'lifeboat', 90, 50), sourceBytes: 0 },
+    { ...sample('startup', 'restic', 10, 15), sourceBytes: 0 },
   ]);
   assert.deepEqual(
     s.map((x) => x.step),
-    ['tree-backup', 'tree-restore', 'tree-check', 'stream-dump'],
+    ['startup', 'tree-backup', 'tree-restore', 'tree-check', 'stream-dump'],
   );
-  const [backup, restore, check, dump] = s;
+  const [startup, backup, restore, check, dump] = s;
+  assert.equal(startup!.verdict, 'reference', 'start-up has no targets');
+  assert.ok(Number.isNaN(startup!.tools.restic!.mibPerSec));
   assert.equal(backup!.tools.lifeboat!.wallMs, 1200);
   assert.equal(backup!.tools.lifeboat!.mibPerSec, 100 / 1.2);
   assert.ok(Math.abs(backup!.timeRatio! - 1.2) < 1e-9);

@@ -31,6 +31,8 @@ export interface BackupSummary {
 
 export interface Tool {
   readonly name: ToolName;
+  /** Prints the version: start-up cost only. */
+  version(): CommandSpec;
   init(repo: string): CommandSpec;
   backupPaths(repo: string, paths: string[]): CommandSpec;
   backupStdin(repo: string, streamFile: string, filename: string): CommandSpec;
@@ -76,6 +78,11 @@ export function lifeboatTool(cfg: ToolConfig): Tool {
   });
   return {
     name: 'lifeboat',
+    version: () => ({
+      file: process.execPath,
+      args: [...(cfg.nodeFlags?.() ?? []), cfg.lifeboatBin, '--version'],
+      env,
+    }),
     // init is not a measured step, so it is never profiled.
     init: (repo) => ({
       ...run(repo, ['init']),
@@ -110,6 +117,7 @@ export function resticTool(cfg: ToolConfig): Tool {
   });
   return {
     name: 'restic',
+    version: () => ({ file: cfg.resticBin, args: ['version'], env }),
     init: (repo) => run(repo, ['init']),
     backupPaths: (repo, paths) => run(repo, ['backup', ...paths]),
     backupStdin: (repo, file, filename) =>

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 
-/** A command's body: returns the exit code (default 0) or throws a LifeboatError. */
-export type ActionFn = (ctx: CliContext, ...args: unknown[]) => Promise<number | void>;
+/** A command's body: resolves to the exit code (anything else means 0) or throws. */
+export type ActionFn = (ctx: CliContext, ...args: unknown[]) => Promise<unknown>;
 
 /** Wraps an ActionFn as a commander action (error mapping, context, signals). */
 export type Wrap = (fn: ActionFn) => (...args: unknown[]) => Promise<void>;

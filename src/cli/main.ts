@@ -14,6 +14,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const onSignal = () => abort.abort(new LifeboatError('CANCELLED', 'interrupted'));
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `lifeboat ls latest | head` closes the pipe early: that ends the output, not in a crash.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(exitCode);
+    throw err;
+  });
   let exitCode = 0;
   const program = new Command('lifeboat')
     .description('Disaster recovery you can prove: backups in the restic format, restores, checks.')
@@ -33,7 +38,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       const globals = program.opts<GlobalOptions>();
       const ctx = new CliContext(globals, env, abort.signal);
       try {
-        exitCode = (await fn(ctx, ...args)) ?? 0;
+        const code = await fn(ctx, ...args);
+        exitCode = typeof code === 'number' ? code : 0;
       } catch (err) {
         const e = abort.signal.aborted ? new LifeboatError('CANCELLED', 'interrupted') : toLifeboatError(err);
         if (e.code === 'CANCELLED') ctx.output.info('interrupted');

@@ -43,7 +43,8 @@ export class Output {
 
   /** One NDJSON record (ignored in text mode). */
   record(type: string, fields: Record<string, unknown>): void {
-    if (this.json) this.out.write(JSON.stringify({ type, ...fields }) + '\n');
+    // The record's own type always wins over a field that happens to be called "type".
+    if (this.json) this.out.write(JSON.stringify({ ...fields, type }) + '\n');
   }
 
   warn(item: string, message: string): void {
@@ -94,7 +95,7 @@ export class Output {
     if (s.bytesTotal && rate > 0 && s.bytesDone < s.bytesTotal) {
       line += `, ETA ${formatDuration((s.bytesTotal - s.bytesDone) / rate)}`;
     }
-    const width = (this.err as { columns?: number }).columns ?? 100;
+    const width = (this.err as { columns?: number }).columns || 100;
     this.err.write('\r\x1b[2K' + line.slice(0, width - 1));
     this.drawn = true;
   }

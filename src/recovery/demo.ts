@@ -12,6 +12,7 @@ import { checkRepository } from '../repository/checker/checker.js';
 import { initRepository } from '../repository/open-repository.js';
 import { restoreTree } from '../repository/restorer/restorer.js';
 import type { Backend } from '../storage/backend.js';
+import type { Repository } from '../repository/repository.js';
 
 export interface DemoStep {
   step: string;
@@ -40,16 +41,21 @@ export async function runDemo(
     const n = await makeSampleData(source);
     return `${n.files} files, ${(n.bytes / 1048576).toFixed(1)} MiB in ${source}`;
   });
+  // Kept beside the repository so that a stock restic can open it: see the final message.
+  await writeFile(join(dir, 'password'), password + '\n', { mode: 0o600 });
   const backend = openBackend(join(dir, 'repo'));
   try {
-    let repo = await initRepository(backend, password);
-    await timed('init repository', async () => `restic v2 format at ${backend.location}`);
+    let repo!: Repository;
+    await timed('init repository', async () => {
+      repo = await initRepository(backend, password);
+      return `restic v2 format at ${backend.location}`;
+    });
     await timed('first backup', async () => {
       const r = await backupPaths(repo, [source], { tags: ['demo'] });
       return `snapshot ${r.snapshotId.slice(0, 8)}: ${r.counters.filesNew} new files, ${(r.writer.bytesStored / 1048576).toFixed(1)} MiB stored`;
     });
     await writeFile(join(source, 'notes', 'changed.txt'), `changed at ${new Date().toISOString()}\n`);
-    await timed('second backup (one file changed)', async () => {
+    await timed('second backup (one file added)', async () => {
       const r = await backupPaths(repo, [source], { tags: ['demo'] });
       return `snapshot ${r.snapshotId.slice(0, 8)}: ${r.counters.filesUnmodified} unmodified, ${r.counters.filesNew + r.counters.filesChanged} new/changed, ${(r.writer.bytesAdded / 1024).toFixed(1)} KiB added`;
     });

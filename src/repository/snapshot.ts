@@ -69,9 +69,9 @@ export function decodeSnapshot(raw: unknown, id: string): StoredSnapshot {
   const strings = (v: unknown, name: string): string[] | undefined => {
     if (v === undefined || v === null) return undefined;
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw fail(`bad ${name}`);
-    return v as string[];
+    return v;
   };
-  const snap: StoredSnapshot = { id, time: r.time, tree: r.tree, paths: r.paths as string[] };
+  const snap: StoredSnapshot = { id, time: r.time, tree: r.tree, paths: r.paths };
   if (isId(r.parent)) snap.parent = r.parent;
   if (typeof r.hostname === 'string') snap.hostname = r.hostname;
   if (typeof r.username === 'string') snap.username = r.username;
@@ -84,7 +84,7 @@ export function decodeSnapshot(raw: unknown, id: string): StoredSnapshot {
   if (isId(r.original)) snap.original = r.original;
   if (typeof r.program_version === 'string') snap.program_version = r.program_version;
   if (typeof r.summary === 'object' && r.summary !== null) {
-    snap.summary = r.summary as SnapshotSummary;
+    snap.summary = r.summary;
   }
   return snap;
 }

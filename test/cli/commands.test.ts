@@ -44,6 +44,11 @@ describe('lifeboat commands', () => {
   let env: Record<string, string>;
   const backup = async (args: string[], expect = 0) =>
     record((await lifeboatOk(['--json', 'backup', ...args], { env }, expect)).stdout, 'summary');
+  const dataBlobs = async () =>
+    (await resticOk(['list', 'blobs'], { repo, password: PASSWORD })).stdout
+      .split('\n')
+      .filter((l) => l.startsWith('data '))
+      .sort();
   const snapshots = async (...filters: string[]) =>
     JSON.parse((await lifeboatOk(['--json', 'snapshots', ...filters], { env })).stdout) as Snap[];
 
@@ -61,9 +66,12 @@ describe('lifeboat commands', () => {
   test('backup twice: the second run reads nothing, --force reads everything', async () => {
     const first = await backup([src]);
     assert.deepEqual([first.filesNew, first.filesChanged, first.filesUnmodified], [TREE_FILES, 0, 0]);
+    const dataBefore = await dataBlobs();
     const second = await backup([src]);
     assert.deepEqual([second.filesNew, second.filesChanged, second.filesUnmodified], [0, 0, TREE_FILES]);
-    assert.equal(second.blobsAdded, 0, 'an unchanged tree adds nothing');
+    assert.deepEqual(await dataBlobs(), dataBefore, 'an unchanged tree adds no data');
+    // Only trees above src can change: /tmp's own mtime moves whenever anyone makes a temp file.
+    assert.ok(Number(second.blobsAdded) <= 2, `blobs added: ${String(second.blobsAdded)}`);
     const text = await lifeboatOk(['backup', src], { env });
     assert.match(text.stdout, new RegExp(`0 new, 0 changed, ${TREE_FILES} unmodified`));
 
@@ -131,7 +139,9 @@ describe('lifeboat commands', () => {
     assert.equal(after.length, before + 1, 'the snapshot was written');
     const ls = await lifeboatOk(['ls', 'latest'], { env });
     assert.ok(ls.stdout.includes(join(extra, 'readable.txt')));
-    assert.ok(!ls.stdout.includes('drop_caches'), 'the unreadable file is left out');
+    const listed = ls.stdout.split('\n');
+    assert.ok(listed.includes('/proc/sys/vm'), 'the parents of a named path are recorded');
+    assert.ok(!listed.includes('/proc/sys/vm/drop_caches'), 'the unreadable file is left out');
     const text = await lifeboat(['backup', extra, '/proc/sys/vm/drop_caches'], { env });
     assert.equal(text.code, 3);
     assert.match(text.stderr, /warning: \/proc\/sys\/vm\/drop_caches: cannot read/);
@@ -173,7 +183,7 @@ describe('lifeboat commands', () => {
     const long = (await lifeboatOk(['ls', '-l', id, join(src, 'data')], { env })).stdout;
     assert.match(long, /symlink .* -> \.\.\/docs\/readme\.txt/);
     assert.match(long, /fifo /);
-    assert.doesNotMatch(long, /readme\.txt\n/, 'only below the given directory');
+    assert.ok(!long.includes(join(src, 'docs')), 'only below the given directory');
     const nodes = ndjson((await lifeboatOk(['--json', 'ls', id], { env })).stdout);
     assert.equal(nodes[0]!.type, 'snapshot');
     const byPath = new Map(nodes.filter((n) => n.type === 'node').map((n) => [n.path, n]));
@@ -197,7 +207,11 @@ describe('lifeboat commands', () => {
     assert.deepEqual(JSON.parse(await lb('key', key)), JSON.parse(await rs('key', key)));
 
     const snap = (await snapshots())[0]!;
-    assert.deepEqual(JSON.parse(await lb('snapshot', snap.id)), JSON.parse(await rs('snapshot', snap.id)));
+    // restic 0.14 re-encodes the snapshot through its struct, which has no program_version yet.
+    const lbSnap = JSON.parse(await lb('snapshot', snap.id)) as Record<string, unknown>;
+    assert.match(String(lbSnap.program_version), /^lifeboat /);
+    delete lbSnap.program_version;
+    assert.deepEqual(lbSnap, JSON.parse(await rs('snapshot', snap.id)));
     const index = (await readdir(join(repo, 'index')))[0]!;
     assert.deepEqual(JSON.parse(await lb('index', index)), JSON.parse(await rs('index', index)));
     const tree = JSON.parse(await lb('tree', snap.tree)) as { nodes: { name: string }[] };

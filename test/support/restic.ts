@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 const DEFAULT_BINARY = '/usr/bin/restic';
@@ -56,7 +56,7 @@ export interface ResticResult {
 }
 
 // Inherited variables that would change which repository or password restic uses.
-const SCRUBBED = [
+const SCRUBBED = new Set([
   'RESTIC_REPOSITORY',
   'RESTIC_REPOSITORY_FILE',
   'RESTIC_PASSWORD',
@@ -66,17 +66,17 @@ const SCRUBBED = [
   'RESTIC_CACHE_DIR',
   'RESTIC_COMPRESSION',
   'RESTIC_PACK_SIZE',
-];
+]);
 
 /** Runs `restic <args>` against opts.repo; resolves with the exit code (never rejects on it). */
 export async function restic(args: string[], opts: ResticOptions): Promise<ResticResult> {
   const bin = resticBinary();
-  const env: Record<string, string | undefined> = { ...process.env };
-  for (const name of SCRUBBED) delete env[name];
-  Object.assign(env, opts.env, {
+  const env: Record<string, string | undefined> = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !SCRUBBED.has(name))),
+    ...opts.env,
     RESTIC_REPOSITORY: opts.repo,
     RESTIC_PASSWORD: opts.password,
-  });
+  };
   const child = spawn(bin, ['--no-cache', ...args], {
     cwd: opts.cwd,
     env,
@@ -93,7 +93,7 @@ export async function restic(args: string[], opts: ResticOptions): Promise<Resti
   const code = await new Promise<number>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (status, signal) => {
-      resolve(status ?? (signal === null ? -1 : 128 + signalNumber(signal)));
+      resolve(status ?? 128 + (signal === null ? 0 : osConstants.signals[signal]));
     });
   });
   const stdoutBytes = Buffer.concat(out);
@@ -103,10 +103,6 @@ export async function restic(args: string[], opts: ResticOptions): Promise<Resti
     stderr: Buffer.concat(err).toString('utf8'),
     code,
   };
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  return signal === 'SIGTERM' ? 15 : signal === 'SIGKILL' ? 9 : 1;
 }
 
 /** Like restic(), but throws (with restic's stderr) unless the exit code is 0. */

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, fstatSync } from 'node:fs';
 import { LifeboatError } from '../../core/errors.js';
 import { backupPaths, backupStream, type BackupResult } from '../../repository/backup.js';
 import type { Register } from '../command-types.js';
@@ -67,8 +67,11 @@ Exit codes: 0 ok, 3 snapshot written but some files could not be read, 1 failure
             if (args.length > 0) {
               throw new LifeboatError('INVALID_ARGUMENT', '--stdin takes no path arguments');
             }
-            // A chunk worker reads /dev/stdin directly: no copy through this thread.
-            result = await backupStream(repo, { path: '/dev/stdin' }, f.stdinFilename, common);
+            // A chunk worker reads a file or pipe on stdin directly (no copy through this
+            // thread); other kinds (sockets, terminals) cannot be reopened, so read them here.
+            const st = fstatSync(0);
+            const source = st.isFile() || st.isFIFO() ? { path: '/dev/stdin' } : process.stdin;
+            result = await backupStream(repo, source, f.stdinFilename, common);
           } else {
             if (args.length === 0) {
               throw new LifeboatError('INVALID_ARGUMENT', 'nothing to back up: name at least one path');

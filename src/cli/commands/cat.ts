@@ -44,7 +44,7 @@ export const registerCat: Register = (program, wrap) => {
             case 'blob':
             case 'tree': {
               await repo.loadIndex(ctx.signal);
-              const type = k === 'tree' ? 'tree' : repo.index.has('data', ref!) ? 'data' : 'tree';
+              const type = k === 'tree' || repo.index.has('tree', ref!) ? 'tree' : 'data';
               const data = await repo.loadBlob(type, ref!);
               process.stdout.write(data);
               return;

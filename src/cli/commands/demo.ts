@@ -17,7 +17,8 @@ export const registerDemo: Register = (program, wrap) => {
           ctx.output.record('step', { ...s });
         });
         const total = Math.round(performance.now() - t);
-        ctx.output.text(`done in ${total} ms. The repository in ${dir}/repo can also be read by restic.`);
+        ctx.output.text(`done in ${total} ms. A stock restic reads the same repository:`);
+        ctx.output.text(`  restic -r ${dir}/repo --password-file ${dir}/password snapshots`);
         ctx.output.record('summary', { command: 'demo', dir, steps: steps.length, totalMs: total });
       }),
     );

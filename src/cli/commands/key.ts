@@ -11,7 +11,8 @@ import { table } from './snapshots.js';
 
 /** The new password comes from LIFEBOAT_NEW_PASSWORD_FILE, --new-password-file or a prompt. */
 async function newPassword(ctx: CliContext, file: string | undefined): Promise<string> {
-  const env = { ...ctx.env, LIFEBOAT_PASSWORD: ctx.env.LIFEBOAT_NEW_PASSWORD ?? '' };
+  // Only the NEW_* sources may answer here: the current password's file or variable must not.
+  const env: NodeJS.ProcessEnv = { LIFEBOAT_PASSWORD: ctx.env.LIFEBOAT_NEW_PASSWORD ?? '' };
   return readPassword(env, {
     passwordFile: file ?? ctx.env.LIFEBOAT_NEW_PASSWORD_FILE,
     prompt: 'enter new password: ',

@@ -24,7 +24,7 @@ export const registerLs: Register = (program, wrap) => {
             ctx.output.record('node', {
               path,
               name: node.name,
-              type: node.type,
+              nodeType: node.type,
               mode: node.mode,
               size: node.size ?? 0,
               mtime: node.mtime,

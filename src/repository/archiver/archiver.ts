@@ -24,6 +24,7 @@ import { compileExcludes, type ExcludeMatcher } from './exclude.js';
 import type { InFlight } from './in-flight.js';
 import { ChunkReadError, type ChunkPool } from './chunk-pool.js';
 import { saveHashedChunks } from './save-stream.js';
+import { scanTotals } from './scanner.js';
 import { saveTree } from './save-tree.js';
 import { ArchiveCounters } from './counters.js';
 
@@ -85,8 +86,21 @@ export class Archiver {
       }
       dir.target = t;
     }
-    const tree = await this.saveVirtual('/', root, this.options.parentTree);
-    return { tree, paths: targets };
+    const stopScan = new AbortController();
+    void scanTotals(targets, this.excludes, this.options.oneFileSystem ?? false, stopScan.signal).then(
+      (t) => {
+        if (!t) return;
+        this.counters.filesTotal = t.files;
+        this.counters.bytesTotal = t.bytes;
+      },
+      () => undefined,
+    );
+    try {
+      const tree = await this.saveVirtual('/', root, this.options.parentTree);
+      return { tree, paths: targets };
+    } finally {
+      stopScan.abort();
+    }
   }
 
   private async saveVirtual(path: string, v: VirtualDir, parentTree?: string): Promise<string> {
@@ -163,7 +177,12 @@ export class Archiver {
         return node;
       case 'file':
         return this.saveFile(path, node, st, prev);
-      default:
+      case 'symlink':
+      case 'dev':
+      case 'chardev':
+      case 'fifo':
+      case 'irregular':
+        // Recorded, never read (restic does the same for devices and FIFOs).
         this.counters.others++;
         return node;
     }
@@ -239,6 +258,6 @@ export function sortNames(names: string[]): string[] {
 
 function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  return e.code ? `${e.code}` + (e.syscall ? ` (${e.syscall})` : '') : String(err);
+  return e.code ? e.code + (e.syscall ? ` (${e.syscall})` : '') : String(err);
 }
 

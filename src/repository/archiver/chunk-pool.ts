@@ -63,7 +63,10 @@ export class ChunkPool {
     try {
       while (true) {
         while (state.items.length === 0) {
-          if (this.fatal) throw this.fatal;
+          // A method call, not a property read: TypeScript keeps the narrowing from the check
+          // above across the await, but a worker may have died meanwhile.
+          const fatal = this.failure();
+          if (fatal) throw fatal;
           await new Promise<void>((r) => (state.notify = r));
         }
         const m = state.items.shift()!;
@@ -100,6 +103,10 @@ export class ChunkPool {
     const n = state.notify;
     state.notify = undefined;
     n?.();
+  }
+
+  private failure(): Error | undefined {
+    return this.fatal;
   }
 
   private onFatal(err: Error): void {

@@ -251,14 +251,15 @@ async function explainLostIndex(
       p.message += `; pack ${packId} holds it, but no index lists that pack`;
     }
   }
+  const rest = unindexed.size - found.size;
   return [
     {
       kind: 'index',
       message:
-        `${found.size} of the ${unindexed.size} blobs that snapshots need but no index lists are ` +
-        `stored in ${packs.size} pack(s) that no index lists: an index file is missing or damaged. ` +
-        'The data is still there; rebuilding the index from the packs (`restic rebuild-index`) ' +
-        'makes it reachable again.',
+        `${found.size} blob(s) that snapshots need are in no index but stored in ${packs.size} ` +
+        `pack(s) that no index lists${rest > 0 ? ` (${rest} more are in no pack at all)` : ''}: ` +
+        'an index file is missing or damaged. That data is still there; rebuilding the index ' +
+        'from the packs (`restic rebuild-index`) makes it reachable again.',
     },
   ];
 }

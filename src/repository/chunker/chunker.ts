@@ -49,7 +49,14 @@ function activate(t: RabinTables): void {
  * digest is left in rolledHi/rolledLo. (One exit after the loop: a `return` inside it made
  * V8's code a third slower.)
  */
-function roll(src: Uint8Array, from: number, to: number, armed: number, hi: number, lo: number) {
+function roll(
+  src: Uint8Array,
+  from: number,
+  to: number,
+  armed: number,
+  hi: number,
+  lo: number,
+): number {
   const shift = activeShift;
   let i = from;
   for (; i < to; i++) {

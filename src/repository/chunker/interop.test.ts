@@ -37,11 +37,13 @@ function text(size: number): Buffer {
  */
 function periodic(size: number, pol: bigint): Buffer {
   const out = Buffer.alloc(size);
-  for (let seed = 100; ; seed++) {
+  for (let seed = 100; seed < 110; seed++) {
     const pattern = pseudoRandom(64, seed);
     for (let off = 0; off < size; off += 64) pattern.copy(out, off);
     if (new Chunker(pol).scan(out, 0, size) === MAX_CHUNK) return out;
   }
+  // Each pattern avoids all 64 possible digests with probability ≈ 1 − 2^-14.
+  throw new Error('no 64-byte pattern avoided a cut: the chunker is broken');
 }
 
 test('our chunks of restic-backed-up files are exactly restic data blobs', async () => {

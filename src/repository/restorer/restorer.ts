@@ -165,7 +165,11 @@ class Restorer {
       let next = 0;
       const fill = () => {
         while (next < ids.length && loads.length - written < PREFETCH) {
-          loads.push(this.repo.loadBlob('data', ids[next++]!, this.options.signal));
+          const load = this.repo.loadBlob('data', ids[next++]!, this.options.signal);
+          // A failure is thrown when its turn comes; until then (or if an earlier blob fails
+          // first) it must not count as an unhandled rejection, which would kill the process.
+          load.catch(() => undefined);
+          loads.push(load);
         }
       };
       let written = 0;
