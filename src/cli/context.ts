@@ -51,7 +51,10 @@ export class CliContext {
   compression(): CompressionMode {
     const c = this.globals.compression ?? 'auto';
     if (c !== 'auto' && c !== 'off' && c !== 'max') {
-      throw new LifeboatError('INVALID_ARGUMENT', `--compression must be auto, off or max, not ${c}`);
+      throw new LifeboatError(
+        'INVALID_ARGUMENT',
+        `--compression must be auto, off or max, not ${c}`,
+      );
     }
     return c;
   }
@@ -64,12 +67,18 @@ export class CliContext {
   }
 
   /** Opens the repository; the caller closes it with `repo.backend.close()`. */
-  async openRepository(location = this.repositoryLocation(), password?: string): Promise<Repository> {
+  async openRepository(
+    location = this.repositoryLocation(),
+    password?: string,
+  ): Promise<Repository> {
     const backend = this.backend(location);
     try {
       // Say "no repository" (exit 10) before asking for a password that cannot help.
       if (!(await backend.hasConfig())) {
-        throw new LifeboatError('NO_REPOSITORY', `${backend.location}: no repository here (no config)`);
+        throw new LifeboatError(
+          'NO_REPOSITORY',
+          `${backend.location}: no repository here (no config)`,
+        );
       }
       return await openRepository(backend, password ?? (await this.password()), {
         compression: this.compression(),

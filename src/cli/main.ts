@@ -28,7 +28,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .option('--json', 'print NDJSON records instead of text')
     .option('-q, --quiet', 'no progress and no informational messages')
     .addOption(
-      new Option('--compression <mode>', 'compression for new data').choices(['auto', 'off', 'max']),
+      new Option('--compression <mode>', 'compression for new data').choices([
+        'auto',
+        'off',
+        'max',
+      ]),
     )
     .showHelpAfterError()
     .exitOverride();
@@ -41,7 +45,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         const code = await fn(ctx, ...args);
         exitCode = typeof code === 'number' ? code : 0;
       } catch (err) {
-        const e = abort.signal.aborted ? new LifeboatError('CANCELLED', 'interrupted') : toLifeboatError(err);
+        const e = abort.signal.aborted
+          ? new LifeboatError('CANCELLED', 'interrupted')
+          : toLifeboatError(err);
         if (e.code === 'CANCELLED') ctx.output.info('interrupted');
         else ctx.output.error(e.code, e.message, e.details);
         if (e.code === 'INTERNAL' && env.LIFEBOAT_DEBUG) console.error(err);

@@ -18,7 +18,8 @@ export async function readPassword(
       throw new LifeboatError('NO_PASSWORD', `cannot read password file ${file}`, { cause });
     }
   }
-  if (env.LIFEBOAT_PASSWORD !== undefined && env.LIFEBOAT_PASSWORD !== '') return env.LIFEBOAT_PASSWORD;
+  if (env.LIFEBOAT_PASSWORD !== undefined && env.LIFEBOAT_PASSWORD !== '')
+    return env.LIFEBOAT_PASSWORD;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw new LifeboatError(
       'NO_PASSWORD',

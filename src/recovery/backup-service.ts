@@ -28,7 +28,10 @@ export function selectServices(plan: Plan, names: readonly string[]): PlanServic
   for (const n of names) {
     if (!(n in plan.services)) {
       const known = Object.keys(plan.services).join(', ');
-      throw new LifeboatError('INVALID_ARGUMENT', `no service "${n}" in the plan (known: ${known})`);
+      throw new LifeboatError(
+        'INVALID_ARGUMENT',
+        `no service "${n}" in the plan (known: ${known})`,
+      );
     }
   }
   return plan.serviceOrder

@@ -4,7 +4,16 @@
  * checks the whole repository. Each step reports what it did and how long it took.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, symlink, writeFile, lstat, readlink } from 'node:fs/promises';
+import {
+  mkdir,
+  readFile,
+  readdir,
+  rm,
+  symlink,
+  writeFile,
+  lstat,
+  readlink,
+} from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { LifeboatError } from '../core/errors.js';
 import { backupPaths } from '../repository/backup.js';
@@ -54,7 +63,10 @@ export async function runDemo(
       const r = await backupPaths(repo, [source], { tags: ['demo'] });
       return `snapshot ${r.snapshotId.slice(0, 8)}: ${r.counters.filesNew} new files, ${(r.writer.bytesStored / 1048576).toFixed(1)} MiB stored`;
     });
-    await writeFile(join(source, 'notes', 'changed.txt'), `changed at ${new Date().toISOString()}\n`);
+    await writeFile(
+      join(source, 'notes', 'changed.txt'),
+      `changed at ${new Date().toISOString()}\n`,
+    );
     await timed('second backup (one file added)', async () => {
       const r = await backupPaths(repo, [source], { tags: ['demo'] });
       return `snapshot ${r.snapshotId.slice(0, 8)}: ${r.counters.filesUnmodified} unmodified, ${r.counters.filesNew + r.counters.filesChanged} new/changed, ${(r.writer.bytesAdded / 1024).toFixed(1)} KiB added`;
@@ -77,7 +89,8 @@ export async function runDemo(
     });
     await timed('check --read-data', async () => {
       const r = await checkRepository(repo, { readData: true });
-      if (r.errors.length) throw new LifeboatError('CHECK_FAILED', r.errors.map((e) => e.message).join('\n'));
+      if (r.errors.length)
+        throw new LifeboatError('CHECK_FAILED', r.errors.map((e) => e.message).join('\n'));
       return `${r.snapshots} snapshots, ${r.packs} packs read, no errors`;
     });
   } finally {
@@ -97,7 +110,10 @@ async function makeSampleData(root: string): Promise<{ files: number; bytes: num
     bytes += data.length;
   };
   for (let i = 0; i < 40; i++) {
-    const rows = Array.from({ length: 2000 }, (_, r) => `${i * 2000 + r},order-${r % 97},${(r * 7.31).toFixed(2)}\n`);
+    const rows = Array.from(
+      { length: 2000 },
+      (_, r) => `${i * 2000 + r},order-${r % 97},${(r * 7.31).toFixed(2)}\n`,
+    );
     await put(`db/table-${String(i).padStart(2, '0')}.csv`, rows.join(''));
   }
   await put('blobs/random-8m.bin', randomBytes(8 << 20));

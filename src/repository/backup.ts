@@ -84,7 +84,10 @@ export async function backupStream(
   options: BackupOptions = {},
 ): Promise<BackupResult> {
   if (filename === '' || filename.includes('/') || filename === '.' || filename === '..') {
-    throw new LifeboatError('INVALID_ARGUMENT', `stdin filename "${filename}" must be a plain name`);
+    throw new LifeboatError(
+      'INVALID_ARGUMENT',
+      `stdin filename "${filename}" must be a plain name`,
+    );
   }
   return withBackupJob(repo, options, [`/${filename}`], async (writer, inflight, _p, pool) => {
     const counters = new ArchiveCounters();
@@ -177,7 +180,11 @@ async function withBackupJob(
       ...(options.tags?.length ? { tags: [...options.tags] } : {}),
       program_version: PROGRAM_VERSION,
     };
-    const snapshotId = await repo.saveUnpacked('snapshot', encodeSnapshot(snapshot), options.signal);
+    const snapshotId = await repo.saveUnpacked(
+      'snapshot',
+      encodeSnapshot(snapshot),
+      options.signal,
+    );
     return {
       snapshotId,
       snapshot,

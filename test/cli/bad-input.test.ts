@@ -56,17 +56,23 @@ describe('bad input on a repository', () => {
   test('a password file is read, and a missing one is named', async () => {
     const file = join(dir.path, 'pw');
     await writeFile(file, PASSWORD + '\n');
-    const ok = await lifeboat(['snapshots'], { env: { LIFEBOAT_REPOSITORY: repo, LIFEBOAT_PASSWORD_FILE: file } });
+    const ok = await lifeboat(['snapshots'], {
+      env: { LIFEBOAT_REPOSITORY: repo, LIFEBOAT_PASSWORD_FILE: file },
+    });
     assert.equal(ok.code, 0, ok.stderr);
     const missing = join(dir.path, 'no-such-pw');
-    const r = await lifeboat(['--password-file', missing, 'snapshots'], { env: { LIFEBOAT_REPOSITORY: repo } });
+    const r = await lifeboat(['--password-file', missing, 'snapshots'], {
+      env: { LIFEBOAT_REPOSITORY: repo },
+    });
     assert.equal(r.code, 1);
     assert.ok(r.stderr.includes(missing), r.stderr);
   });
 
   test('no repository exits 10; no location at all is a usage error', async () => {
     for (const where of [join(dir.path, 'nothing'), dir.path]) {
-      const r = await lifeboat(['-r', where, 'snapshots'], { env: { LIFEBOAT_PASSWORD: PASSWORD } });
+      const r = await lifeboat(['-r', where, 'snapshots'], {
+        env: { LIFEBOAT_PASSWORD: PASSWORD },
+      });
       assert.equal(r.code, 10, r.stderr);
       assert.match(r.stderr, /no repository/);
     }
@@ -83,7 +89,9 @@ describe('bad input on a repository', () => {
     assert.match(r.stderr, /already exists/);
     assert.ok((await readFile(join(repo, 'config'))).equals(config));
     assert.deepEqual(await readdir(join(repo, 'keys')), keys);
-    const snaps = JSON.parse((await lifeboatOk(['--json', 'snapshots'], { env })).stdout) as { id: string }[];
+    const snaps = JSON.parse((await lifeboatOk(['--json', 'snapshots'], { env })).stdout) as {
+      id: string;
+    }[];
     assert.deepEqual(
       snaps.map((s) => s.id),
       [snapshotId],
@@ -203,7 +211,10 @@ describe('bad input on a repository', () => {
       assert.deepEqual((await readdir(join(repo, 'locks'))).sort(), [live, remote].sort());
       assert.equal((await lifeboat(['backup', src], { env })).code, 11);
 
-      const all = record((await lifeboatOk(['--json', 'unlock', '--remove-all'], { env })).stdout, 'summary');
+      const all = record(
+        (await lifeboatOk(['--json', 'unlock', '--remove-all'], { env })).stdout,
+        'summary',
+      );
       assert.deepEqual([...(all.removed as string[])].sort(), [live, remote].sort());
       assert.deepEqual(await readdir(join(repo, 'locks')), []);
       await lifeboatOk(['check'], { env });
@@ -249,9 +260,10 @@ describe('bad plans', () => {
     assert.equal(j.code, 1);
     const err = record(j.stdout, 'error');
     assert.equal(err.code, 'INVALID_PLAN');
-    assert.deepEqual((err.issues as { path: string; line: number }[]).map((i) => [i.path, i.line]), [
-      ['services.app.source.path', 10],
-    ]);
+    assert.deepEqual(
+      (err.issues as { path: string; line: number }[]).map((i) => [i.path, i.line]),
+      [['services.app.source.path', 10]],
+    );
   });
 
   test('an unknown key, an inline password and a YAML syntax error are rejected', async () => {
@@ -259,14 +271,31 @@ describe('bad plans', () => {
     const cases: [string, string[], RegExp][] = [
       [
         'unknown-key.yaml',
-        ['version: 1', 'repositories:', '  main:', '    url: /srv/b', '    password: { env: X }',
-          '    colour: red', 'services:', '  app:', '    source: { type: directory, path: /srv/app }'],
+        [
+          'version: 1',
+          'repositories:',
+          '  main:',
+          '    url: /srv/b',
+          '    password: { env: X }',
+          '    colour: red',
+          'services:',
+          '  app:',
+          '    source: { type: directory, path: /srv/app }',
+        ],
         /:6:.*repositories\.main\.colour.*unknown key/,
       ],
       [
         'inline-password.yaml',
-        ['version: 1', 'repositories:', '  main:', '    url: /srv/b', '    password: hunter2',
-          'services:', '  app:', '    source: { type: directory, path: /srv/app }'],
+        [
+          'version: 1',
+          'repositories:',
+          '  main:',
+          '    url: /srv/b',
+          '    password: hunter2',
+          'services:',
+          '  app:',
+          '    source: { type: directory, path: /srv/app }',
+        ],
         /:5:.*repositories\.main\.password.*inline passwords are not allowed/,
       ],
       [
@@ -293,7 +322,19 @@ test('--help works on every command and subcommand', async () => {
   const top = await lifeboatOk(['--help']);
   assert.match(top.stdout, /Usage: lifeboat/);
   const commands = commandNames(top.stdout);
-  for (const c of ['init', 'backup', 'snapshots', 'ls', 'restore', 'dump', 'cat', 'check', 'key', 'unlock', 'plan']) {
+  for (const c of [
+    'init',
+    'backup',
+    'snapshots',
+    'ls',
+    'restore',
+    'dump',
+    'cat',
+    'check',
+    'key',
+    'unlock',
+    'plan',
+  ]) {
     assert.ok(commands.includes(c), `${c} is listed in --help`);
   }
   const paths: string[][] = [];
@@ -314,5 +355,7 @@ test('--help works on every command and subcommand', async () => {
 /** Command names from the "Commands:" section of commander's help, without `help`. */
 function commandNames(help: string): string[] {
   const section = help.split(/^Commands:$/m)[1] ?? '';
-  return [...section.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!).filter((n) => n !== 'help');
+  return [...section.matchAll(/^ {2}([a-z][\w-]*)/gm)]
+    .map((m) => m[1]!)
+    .filter((n) => n !== 'help');
 }

@@ -65,10 +65,16 @@ describe('lifeboat commands', () => {
 
   test('backup twice: the second run reads nothing, --force reads everything', async () => {
     const first = await backup([src]);
-    assert.deepEqual([first.filesNew, first.filesChanged, first.filesUnmodified], [TREE_FILES, 0, 0]);
+    assert.deepEqual(
+      [first.filesNew, first.filesChanged, first.filesUnmodified],
+      [TREE_FILES, 0, 0],
+    );
     const dataBefore = await dataBlobs();
     const second = await backup([src]);
-    assert.deepEqual([second.filesNew, second.filesChanged, second.filesUnmodified], [0, 0, TREE_FILES]);
+    assert.deepEqual(
+      [second.filesNew, second.filesChanged, second.filesUnmodified],
+      [0, 0, TREE_FILES],
+    );
     assert.deepEqual(await dataBlobs(), dataBefore, 'an unchanged tree adds no data');
     // Only trees above src can change: /tmp's own mtime moves whenever anyone makes a temp file.
     assert.ok(Number(second.blobsAdded) <= 2, `blobs added: ${String(second.blobsAdded)}`);
@@ -78,9 +84,15 @@ describe('lifeboat commands', () => {
     const t = Date.now() / 1000;
     await utimes(join(src, 'docs/readme.txt'), t, t);
     const touched = await backup([src]);
-    assert.deepEqual([touched.filesNew, touched.filesChanged, touched.filesUnmodified], [0, 1, TREE_FILES - 1]);
+    assert.deepEqual(
+      [touched.filesNew, touched.filesChanged, touched.filesUnmodified],
+      [0, 1, TREE_FILES - 1],
+    );
     const forced = await backup(['--force', src]);
-    assert.deepEqual([forced.filesNew, forced.filesChanged, forced.filesUnmodified], [TREE_FILES, 0, 0]);
+    assert.deepEqual(
+      [forced.filesNew, forced.filesChanged, forced.filesUnmodified],
+      [TREE_FILES, 0, 0],
+    );
     assert.equal(forced.bytesProcessed, touched.bytesProcessed);
   });
 
@@ -130,7 +142,11 @@ describe('lifeboat commands', () => {
       unreadable.push(join(extra, 'locked.txt'));
     }
     const before = (await snapshots()).length;
-    const r = await lifeboatOk(['--json', 'backup', '--tag', 'partial', extra, '/proc/sys/vm/drop_caches'], { env }, 3);
+    const r = await lifeboatOk(
+      ['--json', 'backup', '--tag', 'partial', extra, '/proc/sys/vm/drop_caches'],
+      { env },
+      3,
+    );
     const recs = ndjson(r.stdout);
     const warned = recs.filter((x) => x.type === 'warning').map((x) => x.item);
     assert.deepEqual(warned.sort(), unreadable.sort());
@@ -177,7 +193,13 @@ describe('lifeboat commands', () => {
     const s = await backup(['--tag', 'for-ls', src]);
     const id = s.snapshotId as string;
     const plain = (await lifeboatOk(['ls', id], { env })).stdout.split('\n');
-    for (const p of ['docs/with space.txt', 'docs/ünïcødé-日本語.txt', 'docs/a<&>b.txt', 'empty-dir', 'data/fifo']) {
+    for (const p of [
+      'docs/with space.txt',
+      'docs/ünïcødé-日本語.txt',
+      'docs/a<&>b.txt',
+      'empty-dir',
+      'data/fifo',
+    ]) {
       assert.ok(plain.includes(join(src, p)), `ls lists ${p}`);
     }
     const long = (await lifeboatOk(['ls', '-l', id, join(src, 'data')], { env })).stdout;
@@ -186,6 +208,14 @@ describe('lifeboat commands', () => {
     assert.ok(!long.includes(join(src, 'docs')), 'only below the given directory');
     const nodes = ndjson((await lifeboatOk(['--json', 'ls', id], { env })).stdout);
     assert.equal(nodes[0]!.type, 'snapshot');
+    // Every entry is a "node" record (a field of its own carries file/dir/symlink…), so a
+    // consumer can tell records apart by `type` as everywhere else under --json.
+    const kinds = new Set(nodes.slice(1).map((n) => n.type));
+    assert.deepEqual(
+      [...kinds],
+      ['node'],
+      `record types of ls --json entries: ${[...kinds].join(', ')}`,
+    );
     const byPath = new Map(nodes.filter((n) => n.type === 'node').map((n) => [n.path, n]));
     const runSh = byPath.get(join(src, 'run.sh'));
     assert.equal(runSh?.mode, 0o755);
@@ -198,7 +228,10 @@ describe('lifeboat commands', () => {
     const rs = async (...args: string[]) =>
       (await resticOk(['cat', ...args], { repo, password: PASSWORD })).stdout;
     const lb = async (...args: string[]) => (await lifeboatOk(['cat', ...args], { env })).stdout;
-    const config = JSON.parse(await lb('config')) as { version: number; chunker_polynomial: string };
+    const config = JSON.parse(await lb('config')) as {
+      version: number;
+      chunker_polynomial: string;
+    };
     assert.equal(config.version, 2);
     assert.match(config.chunker_polynomial, /^[0-9a-f]+$/);
     assert.deepEqual(config, JSON.parse(await rs('config')));
@@ -215,7 +248,10 @@ describe('lifeboat commands', () => {
     const index = (await readdir(join(repo, 'index')))[0]!;
     assert.deepEqual(JSON.parse(await lb('index', index)), JSON.parse(await rs('index', index)));
     const tree = JSON.parse(await lb('tree', snap.tree)) as { nodes: { name: string }[] };
-    assert.deepEqual(tree.nodes.map((n) => n.name), [src.split('/')[1]]);
+    assert.deepEqual(
+      tree.nodes.map((n) => n.name),
+      [src.split('/')[1]],
+    );
 
     const content = 'Lifeboat test tree\n'.repeat(20);
     const blobId = createHash('sha256').update(content).digest('hex');
@@ -230,7 +266,10 @@ describe('lifeboat commands', () => {
   test('key add, list, remove and passwd', async () => {
     type Key = { id: string; current: boolean };
     const keys = async (pw: string) =>
-      JSON.parse((await lifeboatOk(['--json', 'key', 'list'], { env: { ...env, LIFEBOAT_PASSWORD: pw } })).stdout) as Key[];
+      JSON.parse(
+        (await lifeboatOk(['--json', 'key', 'list'], { env: { ...env, LIFEBOAT_PASSWORD: pw } }))
+          .stdout,
+      ) as Key[];
     const opens = async (pw: string) =>
       (await lifeboat(['snapshots'], { env: { ...env, LIFEBOAT_PASSWORD: pw } })).code;
 
@@ -238,7 +277,11 @@ describe('lifeboat commands', () => {
     assert.equal(start.length, 1);
     assert.equal(start[0]!.current, true);
     const added = record(
-      (await lifeboatOk(['--json', 'key', 'add'], { env: { ...env, LIFEBOAT_NEW_PASSWORD: 'second' } })).stdout,
+      (
+        await lifeboatOk(['--json', 'key', 'add'], {
+          env: { ...env, LIFEBOAT_NEW_PASSWORD: 'second' },
+        })
+      ).stdout,
       'summary',
     );
     assert.equal(await opens('second'), 0);
@@ -299,12 +342,21 @@ describe('lifeboat commands', () => {
     await lifeboatOk(['plan', 'validate', plan], { env: planEnv });
     const run = await lifeboatOk(['--json', 'backup', '--plan', plan], { env: planEnv });
     const summaries = ndjson(run.stdout).filter((r) => r.type === 'summary');
-    assert.deepEqual(summaries.map((s) => s.service), ['files', 'web']);
+    assert.deepEqual(
+      summaries.map((s) => s.service),
+      ['files', 'web'],
+    );
 
     const planSnaps = JSON.parse(
-      (await lifeboatOk(['--json', '-r', planRepo, 'snapshots'], { env: { LIFEBOAT_PASSWORD: 'plan secret' } })).stdout,
+      (
+        await lifeboatOk(['--json', '-r', planRepo, 'snapshots'], {
+          env: { LIFEBOAT_PASSWORD: 'plan secret' },
+        })
+      ).stdout,
     ) as Snap[];
-    const byService = new Map(planSnaps.map((s) => [s.tags?.find((t) => t.startsWith('service=')), s]));
+    const byService = new Map(
+      planSnaps.map((s) => [s.tags?.find((t) => t.startsWith('service=')), s]),
+    );
     assert.deepEqual(byService.get('service=files')?.paths, [files]);
     assert.deepEqual(byService.get('service=web')?.paths, [web]);
     assert.ok(byService.get('service=web')?.tags?.includes('frontend'));
@@ -315,7 +367,12 @@ describe('lifeboat commands', () => {
 
     // Named services only; and ./lifeboat.yaml is the default plan when no repository is given.
     const one = await lifeboatOk(['--json', 'backup', 'web'], { env: planEnv, cwd: planDir });
-    assert.deepEqual(ndjson(one.stdout).filter((r) => r.type === 'summary').map((s) => s.service), ['web']);
+    assert.deepEqual(
+      ndjson(one.stdout)
+        .filter((r) => r.type === 'summary')
+        .map((s) => s.service),
+      ['web'],
+    );
     const unknown = await lifeboat(['backup', '--plan', plan, 'nope'], { env: planEnv });
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no service "nope"/);

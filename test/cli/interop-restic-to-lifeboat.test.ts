@@ -106,7 +106,7 @@ test('Lifeboat reads, restores and extends a repository restic created', async (
   assert.deepEqual(
     [lbBackup.filesNew, lbBackup.filesChanged, lbBackup.filesUnmodified],
     [1, 0, 12],
-    'restic\'s snapshot serves as the parent: only the added file is read',
+    "restic's snapshot serves as the parent: only the added file is read",
   );
   const stream2 = Buffer.concat([stream, Buffer.from('-- appended by the second dump\n')]);
   const lbStream = record(
@@ -126,7 +126,7 @@ test('Lifeboat reads, restores and extends a repository restic created', async (
   await rs(['restore', lbBackup.snapshotId as string, '--target', t4]);
   assert.deepEqual(await treeDigest(join(t4, src)), digestLifeboat);
   const dumped2 = await rs(['dump', lbStream.snapshotId as string, '/dump.sql']);
-  assert.ok(dumped2.stdoutBytes.equals(stream2), 'restic dumps Lifeboat\'s stream exactly');
+  assert.ok(dumped2.stdoutBytes.equals(stream2), "restic dumps Lifeboat's stream exactly");
 
   // Lifeboat's own check agrees.
   await lifeboatOk(['check', '--read-data'], { env });

@@ -16,7 +16,10 @@ const MiB = 1024 * 1024;
 /** ~21 MiB: incompressible stretches with repeated text between them (text dedups inside). */
 function bigFile(): Buffer {
   const text = (n: number) =>
-    Buffer.from('the same line of text, over and over again\n'.repeat(Math.ceil(n / 43))).subarray(0, n);
+    Buffer.from('the same line of text, over and over again\n'.repeat(Math.ceil(n / 43))).subarray(
+      0,
+      n,
+    );
   return Buffer.concat([
     pseudoRandom(6 * MiB + 1234, 'big-1'),
     text(2 * MiB),

@@ -82,6 +82,9 @@ export async function lifeboat(args: string[], opts: RunOptions = {}): Promise<R
     child.stdin.end(opts.input ?? '');
   }
   const feeding = stdin?.feed();
+  // Handled below, after the child exits; this only keeps an early failure from counting
+  // as an unhandled rejection in the meantime.
+  void feeding?.catch(() => undefined);
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
   try {
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
@@ -124,7 +127,7 @@ async function stdinSource(via: 'fifo' | 'file', input: Buffer | string): Promis
       await writeFile(path, input);
       const reader = await open(path, 'r');
       handles.push(reader);
-      return { fd: reader.fd, feed: async () => undefined, [Symbol.asyncDispose]: dispose };
+      return { fd: reader.fd, feed: () => Promise.resolve(), [Symbol.asyncDispose]: dispose };
     }
     await run('mkfifo', ['--', path]);
     // Opening either end of a FIFO waits for the other one: open both at once.
@@ -177,7 +180,8 @@ export function ndjson(text: string): Record<string, unknown>[] {
 /** The one record of `type` (e.g. "summary") in NDJSON output; throws when absent. */
 export function record(text: string, type: string): Record<string, unknown> {
   const found = ndjson(text).filter((r) => r.type === type);
-  if (found.length !== 1) throw new Error(`expected one ${type} record, got ${found.length}: ${text}`);
+  if (found.length !== 1)
+    throw new Error(`expected one ${type} record, got ${found.length}: ${text}`);
   return found[0]!;
 }
 
@@ -248,7 +252,9 @@ export async function makeSourceTree(dir: string, opts: { randomBytes?: number }
 /** Gives every entry below `dir` a distinct mtime, children before their directory. */
 async function setTimes(dir: string, start: number): Promise<number> {
   let n = start;
-  for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => cmp(a.name, b.name))) {
+  for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    cmp(a.name, b.name),
+  )) {
     const p = join(dir, e.name);
     if (e.isDirectory()) n = await setTimes(p, n);
     const t = BASE_TIME + n++ * 3600.001;
@@ -277,7 +283,8 @@ export async function treeDigest(dir: string): Promise<string[]> {
     const mtimeMs = st.mtimeNs / 1_000_000n;
     const perm = (Number(st.mode) & 0o7777).toString(8).padStart(4, '0');
     let line = `${rel} ${kind(st)} ${perm} ${st.uid}:${st.gid} mtime=${mtimeMs}`;
-    if (st.isSymbolicLink()) line = `${rel} symlink ${st.uid}:${st.gid} mtime=${mtimeMs} -> ${await readlink(path)}`;
+    if (st.isSymbolicLink())
+      line = `${rel} symlink ${st.uid}:${st.gid} mtime=${mtimeMs} -> ${await readlink(path)}`;
     else if (st.isFile()) {
       line += ` size=${st.size} sha256=${await sha256File(path)}`;
       if (st.nlink > 1n) {
@@ -295,7 +302,12 @@ export async function treeDigest(dir: string): Promise<string[]> {
   return lines;
 }
 
-function kind(st: { isFile(): boolean; isDirectory(): boolean; isFIFO(): boolean; isSymbolicLink(): boolean }) {
+function kind(st: {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSymbolicLink(): boolean;
+}) {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isFIFO()) return 'fifo';

@@ -33,7 +33,10 @@ export const registerBackup: Register = (program, wrap) => {
     .option('-x, --one-file-system', 'do not cross file system boundaries')
     .option('--parent <snapshot>', 'compare with this snapshot instead of the newest match')
     .option('--force', 'read every file again, ignoring the parent snapshot')
-    .option('--plan <file>', 'back up services from this plan (default ./lifeboat.yaml when no repository is given)')
+    .option(
+      '--plan <file>',
+      'back up services from this plan (default ./lifeboat.yaml when no repository is given)',
+    )
     .addHelpText(
       'after',
       `
@@ -51,7 +54,9 @@ Exit codes: 0 ok, 3 snapshot written but some files could not be read, 1 failure
         const args = items as string[];
         const planFile =
           f.plan ??
-          (ctx.globals.repo === undefined && !ctx.env.LIFEBOAT_REPOSITORY && existsSync('lifeboat.yaml')
+          (ctx.globals.repo === undefined &&
+          !ctx.env.LIFEBOAT_REPOSITORY &&
+          existsSync('lifeboat.yaml')
             ? 'lifeboat.yaml'
             : undefined);
         if (planFile && !f.stdin) return backupPlan(ctx, planFile, args);
@@ -74,7 +79,10 @@ Exit codes: 0 ok, 3 snapshot written but some files could not be read, 1 failure
             result = await backupStream(repo, source, f.stdinFilename, common);
           } else {
             if (args.length === 0) {
-              throw new LifeboatError('INVALID_ARGUMENT', 'nothing to back up: name at least one path');
+              throw new LifeboatError(
+                'INVALID_ARGUMENT',
+                'nothing to back up: name at least one path',
+              );
             }
             result = await backupPaths(repo, args, {
               ...common,

@@ -17,7 +17,11 @@ export const registerCat: Register = (program, wrap) => {
     .action(
       wrap(async (ctx, kind, id) => {
         const k = kind as string;
-        if (!KINDS.includes(k)) throw new LifeboatError('INVALID_ARGUMENT', `unknown kind ${k}; one of ${KINDS.join(', ')}`);
+        if (!KINDS.includes(k))
+          throw new LifeboatError(
+            'INVALID_ARGUMENT',
+            `unknown kind ${k}; one of ${KINDS.join(', ')}`,
+          );
         const ref = id as string | undefined;
         if (k !== 'config' && k !== 'masterkey' && !ref) {
           throw new LifeboatError('INVALID_ARGUMENT', `cat ${k} needs an id`);

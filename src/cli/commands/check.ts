@@ -8,7 +8,10 @@ export function parseSubset(v: string): number {
   const m = /^([0-9]+(?:\.[0-9]+)?)%$/.exec(v);
   const pct = m ? Number(m[1]) : NaN;
   if (!(pct > 0 && pct <= 100)) {
-    throw new LifeboatError('INVALID_ARGUMENT', `--read-data-subset must be a percentage like 10%, not ${v}`);
+    throw new LifeboatError(
+      'INVALID_ARGUMENT',
+      `--read-data-subset must be a percentage like 10%, not ${v}`,
+    );
   }
   return pct / 100;
 }
@@ -19,7 +22,10 @@ export const registerCheck: Register = (program, wrap) => {
     .description('check the repository structure, and with --read-data every byte')
     .option('--read-data', 'read and verify all data in all packs')
     .option('--read-data-subset <n%>', 'read and verify a random n% of the packs')
-    .addHelpText('after', '\nExit codes: 0 no errors, 1 errors found (each names the pack, blob, tree or snapshot).')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 no errors, 1 errors found (each names the pack, blob, tree or snapshot).',
+    )
     .action(
       wrap(async (ctx, flags) => {
         const f = flags as { readData?: boolean; readDataSubset?: string };

@@ -12,10 +12,14 @@ export const registerDemo: Register = (program, wrap) => {
         const { runDemo } = await import('../../recovery/demo.js');
         const t = performance.now();
         ctx.output.text(`Lifeboat demo in ${dir}`);
-        const steps = await runDemo(dir, (loc) => ctx.backend(loc), (s) => {
-          ctx.output.text(`  ${s.step.padEnd(40)} ${String(s.ms).padStart(6)} ms  ${s.detail}`);
-          ctx.output.record('step', { ...s });
-        });
+        const steps = await runDemo(
+          dir,
+          (loc) => ctx.backend(loc),
+          (s) => {
+            ctx.output.text(`  ${s.step.padEnd(40)} ${String(s.ms).padStart(6)} ms  ${s.detail}`);
+            ctx.output.record('step', { ...s });
+          },
+        );
         const total = Math.round(performance.now() - t);
         ctx.output.text(`done in ${total} ms. A stock restic reads the same repository:`);
         ctx.output.text(`  restic -r ${dir}/repo --password-file ${dir}/password snapshots`);

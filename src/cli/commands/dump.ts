@@ -17,17 +17,24 @@ export const registerDump: Register = (program, wrap) => {
           const snap = await findSnapshot(repo, ref as string);
           const node = await findNode(repo, snap.tree, file as string, ctx.signal);
           if (!node) {
-            throw new LifeboatError('NOT_FOUND', `${String(file)} is not in snapshot ${snap.id.slice(0, 8)}`);
+            throw new LifeboatError(
+              'NOT_FOUND',
+              `${String(file)} is not in snapshot ${snap.id.slice(0, 8)}`,
+            );
           }
           if (node.type !== 'file') {
-            throw new LifeboatError('INVALID_ARGUMENT', `${String(file)} is a ${node.type}, not a file`);
+            throw new LifeboatError(
+              'INVALID_ARGUMENT',
+              `${String(file)} is a ${node.type}, not a file`,
+            );
           }
           const ids = node.content ?? [];
           // Keep a few blobs loading ahead of the one being written.
           const ahead: Promise<Buffer>[] = [];
           let next = 0;
           for (let i = 0; i < ids.length; i++) {
-            while (next < ids.length && next < i + 4) ahead.push(repo.loadBlob('data', ids[next++]!, ctx.signal));
+            while (next < ids.length && next < i + 4)
+              ahead.push(repo.loadBlob('data', ids[next++]!, ctx.signal));
             const buf = await ahead[i]!;
             if (!process.stdout.write(buf)) {
               await new Promise((r) => process.stdout.once('drain', r));

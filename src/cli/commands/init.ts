@@ -18,7 +18,9 @@ export const registerInit: Register = (program, wrap) => {
         const backend = ctx.backend(location);
         try {
           const repo = await initRepository(backend, password, { compression: ctx.compression() });
-          ctx.output.text(`created repository ${repo.config.id.slice(0, 10)} at ${backend.location}`);
+          ctx.output.text(
+            `created repository ${repo.config.id.slice(0, 10)} at ${backend.location}`,
+          );
           ctx.output.text('Keep the password safe: without it the data cannot be read.');
           ctx.output.record('summary', {
             command: 'init',

@@ -30,7 +30,9 @@ async function addKey(repo: Repository, password: string): Promise<string> {
 }
 
 export const registerKey: Register = (program, wrap) => {
-  const key = program.command('key').description('manage the passwords (key files) of a repository');
+  const key = program
+    .command('key')
+    .description('manage the passwords (key files) of a repository');
   key
     .command('list')
     .description('list key files')
@@ -41,8 +43,19 @@ export const registerKey: Register = (program, wrap) => {
           const all = [];
           for await (const id of repo.list('key')) {
             const k = parseKeyFile(await repo.backend.load({ type: 'key', name: id }));
-            all.push({ id, current: id === repo.keyId, userName: k.username, hostName: k.hostname, created: k.created });
-            rows.push([(id === repo.keyId ? '*' : ' ') + id.slice(0, 8), k.username ?? '', k.hostname ?? '', k.created ?? '']);
+            all.push({
+              id,
+              current: id === repo.keyId,
+              userName: k.username,
+              hostName: k.hostname,
+              created: k.created,
+            });
+            rows.push([
+              (id === repo.keyId ? '*' : ' ') + id.slice(0, 8),
+              k.username ?? '',
+              k.hostname ?? '',
+              k.created ?? '',
+            ]);
           }
           if (ctx.output.json) process.stdout.write(JSON.stringify(all) + '\n');
           else ctx.output.text(table([' ID', 'User', 'Host', 'Created'], rows));
@@ -56,7 +69,10 @@ export const registerKey: Register = (program, wrap) => {
     .action(
       wrap(async (ctx, flags) => {
         await withRepository(ctx, async (repo) => {
-          const id = await addKey(repo, await newPassword(ctx, (flags as { newPasswordFile?: string }).newPasswordFile));
+          const id = await addKey(
+            repo,
+            await newPassword(ctx, (flags as { newPasswordFile?: string }).newPasswordFile),
+          );
           ctx.output.text(`saved new key ${id.slice(0, 8)}`);
           ctx.output.record('summary', { command: 'key add', keyId: id });
         });
@@ -70,12 +86,19 @@ export const registerKey: Register = (program, wrap) => {
       wrap(async (ctx, ref) => {
         await withRepository(ctx, async (repo) => {
           const matches: string[] = [];
-          for await (const id of repo.list('key')) if (id.startsWith(ref as string)) matches.push(id);
+          for await (const id of repo.list('key'))
+            if (id.startsWith(ref as string)) matches.push(id);
           if (matches.length !== 1) {
-            throw new LifeboatError(matches.length ? 'INVALID_ARGUMENT' : 'NOT_FOUND', `key ${String(ref)}: ${matches.length ? 'ambiguous' : 'not found'}`);
+            throw new LifeboatError(
+              matches.length ? 'INVALID_ARGUMENT' : 'NOT_FOUND',
+              `key ${String(ref)}: ${matches.length ? 'ambiguous' : 'not found'}`,
+            );
           }
           if (matches[0] === repo.keyId) {
-            throw new LifeboatError('INVALID_ARGUMENT', 'refusing to remove the key currently in use');
+            throw new LifeboatError(
+              'INVALID_ARGUMENT',
+              'refusing to remove the key currently in use',
+            );
           }
           await repo.backend.remove({ type: 'key', name: matches[0]! });
           ctx.output.text(`removed key ${matches[0]!.slice(0, 8)}`);
@@ -90,7 +113,10 @@ export const registerKey: Register = (program, wrap) => {
     .action(
       wrap(async (ctx, flags) => {
         await withRepository(ctx, async (repo) => {
-          const id = await addKey(repo, await newPassword(ctx, (flags as { newPasswordFile?: string }).newPasswordFile));
+          const id = await addKey(
+            repo,
+            await newPassword(ctx, (flags as { newPasswordFile?: string }).newPasswordFile),
+          );
           // The new key is durable before the old one goes: a crash in between leaves both.
           await repo.backend.remove({ type: 'key', name: repo.keyId });
           ctx.output.text(`saved new key ${id.slice(0, 8)}, removed ${repo.keyId.slice(0, 8)}`);

@@ -16,9 +16,17 @@ export const registerLs: Register = (program, wrap) => {
         await withRepository(ctx, async (repo) => {
           await repo.loadIndex(ctx.signal);
           const snap = await findSnapshot(repo, ref as string);
-          ctx.output.record('snapshot', { id: snap.id, time: snap.time, paths: snap.paths, tree: snap.tree });
-          ctx.output.text(`snapshot ${snap.id.slice(0, 8)} of [${snap.paths.join(' ')}] at ${snap.time}:`);
-          const prefix = typeof dir === 'string' ? '/' + dir.split('/').filter(Boolean).join('/') : '/';
+          ctx.output.record('snapshot', {
+            id: snap.id,
+            time: snap.time,
+            paths: snap.paths,
+            tree: snap.tree,
+          });
+          ctx.output.text(
+            `snapshot ${snap.id.slice(0, 8)} of [${snap.paths.join(' ')}] at ${snap.time}:`,
+          );
+          const prefix =
+            typeof dir === 'string' ? '/' + dir.split('/').filter(Boolean).join('/') : '/';
           for await (const { path, node } of walkTree(repo, snap.tree, ctx.signal)) {
             if (prefix !== '/' && path !== prefix && !path.startsWith(prefix + '/')) continue;
             ctx.output.record('node', {
@@ -36,7 +44,9 @@ export const registerLs: Register = (program, wrap) => {
             else {
               const size = String(node.size ?? 0).padStart(12);
               const link = node.type === 'symlink' ? ` -> ${node.linktarget ?? ''}` : '';
-              ctx.output.text(`${node.type.padEnd(8)} ${(node.mode & 0o7777).toString(8).padStart(4, '0')} ${size} ${node.mtime} ${path}${link}`);
+              ctx.output.text(
+                `${node.type.padEnd(8)} ${(node.mode & 0o7777).toString(8).padStart(4, '0')} ${size} ${node.mtime} ${path}${link}`,
+              );
             }
           }
         });

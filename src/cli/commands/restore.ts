@@ -14,20 +14,41 @@ export const registerRestore: Register = (program, wrap) => {
     .description('restore a snapshot (or parts of it) into a directory')
     .argument('<snapshot>', 'snapshot id, unique prefix, or "latest"')
     .requiredOption('-t, --target <dir>', 'directory to restore into (created if missing)')
-    .option('-i, --include <path>', 'restore only this snapshot path and what is below it (repeatable)', collect, [])
+    .option(
+      '-i, --include <path>',
+      'restore only this snapshot path and what is below it (repeatable)',
+      collect,
+      [],
+    )
     .option('--overwrite', 'allow a non-empty target and replace what is in the way')
     .option('--tag <tag>', 'with "latest": only snapshots with this tag (repeatable)', collect, [])
-    .option('--host <host>', 'with "latest": only snapshots from this host (repeatable)', collect, [])
-    .addHelpText('after', '\nExample:\n  lifeboat -r /srv/repo restore latest --target /tmp/r --include /etc/nginx')
+    .option(
+      '--host <host>',
+      'with "latest": only snapshots from this host (repeatable)',
+      collect,
+      [],
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  lifeboat -r /srv/repo restore latest --target /tmp/r --include /etc/nginx',
+    )
     .action(
       wrap(async (ctx, ref, flags) => {
-        const f = flags as { target: string; include: string[]; overwrite?: boolean; tag: string[]; host: string[] };
+        const f = flags as {
+          target: string;
+          include: string[];
+          overwrite?: boolean;
+          tag: string[];
+          host: string[];
+        };
         if (!f.target) throw new LifeboatError('INVALID_ARGUMENT', '--target is required');
         const target = resolve(f.target);
         await withRepository(ctx, async (repo) => {
           const started = Date.now();
           const snap = await findSnapshot(repo, ref as string, { tags: f.tag, hosts: f.host });
-          ctx.output.info(`restoring snapshot ${snap.id.slice(0, 8)} of [${snap.paths.join(' ')}] to ${target}`);
+          ctx.output.info(
+            `restoring snapshot ${snap.id.slice(0, 8)} of [${snap.paths.join(' ')}] to ${target}`,
+          );
           const stats = await restoreTree(repo, snap.tree, {
             target,
             include: f.include,

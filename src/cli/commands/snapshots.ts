@@ -8,7 +8,12 @@ export const registerSnapshots: Register = (program, wrap) => {
   program
     .command('snapshots')
     .description('list snapshots (filter by --tag, --host, --path)')
-    .option('--tag <tags>', 'only snapshots with all these tags (comma list, repeatable)', collect, [])
+    .option(
+      '--tag <tags>',
+      'only snapshots with all these tags (comma list, repeatable)',
+      collect,
+      [],
+    )
     .option('--host <host>', 'only snapshots from this host (repeatable)', collect, [])
     .option('--path <path>', 'only snapshots including this path (repeatable)', collect, [])
     .action(
@@ -16,7 +21,9 @@ export const registerSnapshots: Register = (program, wrap) => {
         const f = flags as { tag: string[]; host: string[]; path: string[] };
         await withRepository(ctx, async (repo) => {
           const snaps = (
-            await loadAllSnapshots(repo, (id, err) => ctx.output.warn(`snapshot ${id}`, String(err)))
+            await loadAllSnapshots(repo, (id, err) =>
+              ctx.output.warn(`snapshot ${id}`, String(err)),
+            )
           ).filter((s) => matchesFilter(s, { tags: f.tag, hosts: f.host, paths: f.path }));
           if (ctx.output.json) {
             // One JSON array, like `restic snapshots --json`, so scripts can parse it whole.
@@ -41,7 +48,11 @@ export const registerSnapshots: Register = (program, wrap) => {
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const sep = '-'.repeat(widths.reduce((a, w) => a + w + 2, -2));
   return [line(header), sep, ...rows.map(line), sep].join('\n');
 }

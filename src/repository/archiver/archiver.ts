@@ -87,7 +87,12 @@ export class Archiver {
       dir.target = t;
     }
     const stopScan = new AbortController();
-    void scanTotals(targets, this.excludes, this.options.oneFileSystem ?? false, stopScan.signal).then(
+    void scanTotals(
+      targets,
+      this.excludes,
+      this.options.oneFileSystem ?? false,
+      stopScan.signal,
+    ).then(
       (t) => {
         if (!t) return;
         this.counters.filesTotal = t.files;
@@ -260,4 +265,3 @@ function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   return e.code ? e.code + (e.syscall ? ` (${e.syscall})` : '') : String(err);
 }
-

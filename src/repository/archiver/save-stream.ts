@@ -44,7 +44,8 @@ export async function saveSmall(
 
 async function saveChunk(writer: BlobWriter, inflight: InFlight, chunk: Buffer) {
   const id = sha256Hex(chunk);
-  if (!writer.has('data', id)) await inflight.start(() => writer.save('data', chunk, id), chunk.length);
+  if (!writer.has('data', id))
+    await inflight.start(() => writer.save('data', chunk, id), chunk.length);
   return id;
 }
 
@@ -59,7 +60,8 @@ export async function saveHashedChunks(
   let size = 0;
   for await (const { id, data } of chunks) {
     size += data.length;
-    if (!writer.has('data', id)) await inflight.start(() => writer.save('data', data, id), data.length);
+    if (!writer.has('data', id))
+      await inflight.start(() => writer.save('data', data, id), data.length);
     content.push(id);
     onBytes(data.length);
   }

@@ -12,6 +12,7 @@ export async function saveTree(
 ): Promise<string> {
   const data = encodeTree(nodes);
   const id = sha256Hex(data);
-  if (!writer.has('tree', id)) await inflight.start(() => writer.save('tree', data, id), data.length);
+  if (!writer.has('tree', id))
+    await inflight.start(() => writer.save('tree', data, id), data.length);
   return id;
 }

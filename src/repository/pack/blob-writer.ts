@@ -76,7 +76,11 @@ export class BlobWriter {
    * Stores a blob unless it is already known. Returns its id and whether it was new.
    * `data` must not be modified by the caller until the promise resolves.
    */
-  async save(type: BlobType, data: Buffer, knownId?: string): Promise<{ id: string; added: boolean }> {
+  async save(
+    type: BlobType,
+    data: Buffer,
+    knownId?: string,
+  ): Promise<{ id: string; added: boolean }> {
     this.throwIfFailed();
     const id = knownId ?? sha256Hex(data);
     if (this.has(type, id)) return { id, added: false };

@@ -14,7 +14,8 @@ export const MAX_HEADER_SIZE = 16 * 1024 * 1024 + CIPHERTEXT_OVERHEAD;
 
 export function encodeHeader(blobs: readonly PackedBlob[]): Buffer {
   let size = 0;
-  for (const b of blobs) size += b.uncompressedLength === undefined ? PLAIN_ENTRY : COMPRESSED_ENTRY;
+  for (const b of blobs)
+    size += b.uncompressedLength === undefined ? PLAIN_ENTRY : COMPRESSED_ENTRY;
   const out = Buffer.allocUnsafe(size);
   let pos = 0;
   for (const b of blobs) {

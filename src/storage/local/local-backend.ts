@@ -15,7 +15,15 @@ import { link, mkdir, open, rename, stat, unlink, type FileHandle } from 'node:f
 import { basename, dirname, join, resolve } from 'node:path';
 import { LifeboatError } from '../../core/errors.js';
 import { throwIfAborted } from '../abort.js';
-import type { Backend, FileInfo, FileType, Handle, LoadRange, SaveData, SaveOptions } from '../backend.js';
+import type {
+  Backend,
+  FileInfo,
+  FileType,
+  Handle,
+  LoadRange,
+  SaveData,
+  SaveOptions,
+} from '../backend.js';
 import { saveParts } from '../backend.js';
 import { checkHandle, relativePath, shardNames, TYPE_DIRS } from '../handle.js';
 import { checkRange, resolveRange, shortRead } from '../load-range.js';
@@ -85,7 +93,7 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
     try {
       let position = 0;
       for (const part of saveParts(data).parts) {
-        for (let done = 0; done < part.byteLength; ) {
+        for (let done = 0; done < part.byteLength;) {
           const n = (await fh.write(part, done, part.byteLength - done, position)).bytesWritten;
           done += n;
           position += n;
