@@ -101,7 +101,9 @@ export async function withRepository<T>(
 ): Promise<T> {
   const repo = await ctx.openRepository();
   try {
-    return await fn(repo);
+    const result = await fn(repo);
+    for (const e of repo.indexErrors) ctx.output.warn(`index ${e.id}`, `skipped: ${e.message}`);
+    return result;
   } finally {
     await repo.backend.close();
   }

@@ -2,7 +2,7 @@
  * An open repository: backend + master key + config + (once loaded) the master index.
  * Reading helpers live here; writing blobs goes through BlobWriter, which packs them.
  */
-import { LifeboatError } from '../core/errors.js';
+import { isLifeboatError, LifeboatError } from '../core/errors.js';
 import type { Backend, FileType } from '../storage/backend.js';
 import { isNotFound } from '../storage/backend.js';
 import type { BlobLocation, BlobType } from './blob.js';
@@ -15,6 +15,10 @@ import { MasterIndex } from './index/master-index.js';
 import { decodeUnpacked, encodeUnpacked } from './unpacked.js';
 import type { CompressionMode } from './zstd.js';
 import { zstdDecompress } from './zstd.js';
+import { MAX_CHUNK } from './chunker/chunker.js';
+
+/** A directory of ~300,000 entries; larger tree blobs are treated as damage. */
+const MAX_TREE_BLOB = 64 * 1024 * 1024;
 import { mapLimit } from '../core/concurrency.js';
 
 export type UnpackedType = Extract<FileType, 'index' | 'snapshot' | 'lock'>;
@@ -64,14 +68,28 @@ export class Repository {
     for await (const f of this.backend.list(type, signal)) yield f.name;
   }
 
+  /**
+   * Index files that could not be read by loadIndex. They are skipped rather than fatal: a
+   * restore of snapshots whose blobs are indexed elsewhere still works, and a backup only
+   * stores again what it cannot find. Commands report these; check reports them as errors.
+   */
+  readonly indexErrors: { id: string; message: string }[] = [];
+
   /** Loads every index file into the master index (once). */
   async loadIndex(signal?: AbortSignal): Promise<void> {
     if (this.indexLoaded) return;
     const ids: string[] = [];
     for await (const id of this.list('index', signal)) ids.push(id);
     await mapLimit(ids, 4, async (id) => {
-      const raw = await this.loadUnpacked('index', id, signal);
-      for (const p of decodeIndex(raw, id)) this.index.addPack(p.id, p.blobs);
+      let packs;
+      try {
+        packs = decodeIndex(await this.loadUnpacked('index', id, signal), id);
+      } catch (err) {
+        if (!isLifeboatError(err, 'INTEGRITY')) throw err;
+        this.indexErrors.push({ id, message: err.message });
+        return;
+      }
+      for (const p of packs) this.index.addPack(p.id, p.blobs);
     });
     this.indexLoaded = true;
   }
@@ -122,7 +140,9 @@ export class Repository {
       });
     }
     if (loc.uncompressedLength !== undefined) {
-      plain = await zstdDecompress(plain, loc.uncompressedLength, where);
+      // Data blobs come from the chunker (at most 8 MiB); trees are JSON of one directory.
+      const limit = loc.type === 'data' ? MAX_CHUNK : MAX_TREE_BLOB;
+      plain = await zstdDecompress(plain, loc.uncompressedLength, where, limit);
     }
     if (plain.length !== plaintextLength(loc) || sha256Hex(plain) !== loc.id) {
       throw new LifeboatError('INTEGRITY', `${where}: content does not match its id`, { details });

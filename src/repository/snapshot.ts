@@ -135,7 +135,10 @@ export async function findSnapshot(
   filter: SnapshotFilter = {},
 ): Promise<StoredSnapshot> {
   if (ref === 'latest') {
-    const all = (await loadAllSnapshots(repo)).filter((s) => matchesFilter(s, filter));
+    // A damaged snapshot file must not stop the restore of the newest good one.
+    const all = (await loadAllSnapshots(repo, () => undefined)).filter((s) =>
+      matchesFilter(s, filter),
+    );
     const last = all.at(-1);
     if (!last) throw new LifeboatError('NOT_FOUND', 'no snapshot matches');
     return last;

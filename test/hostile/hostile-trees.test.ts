@@ -13,7 +13,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openRepository } from '../../src/repository/open-repository.js';
@@ -31,13 +42,49 @@ const GO_DIR = 2 ** 31;
 const GO_SYMLINK = 2 ** 27;
 
 function fileNode(name: string, content: string[], extra: Partial<TreeNode> = {}): TreeNode {
-  return { name, type: 'file', mode: 0o644, mtime: T, atime: T, ctime: T, uid: 0, gid: 0, size: 6, content, ...extra };
+  return {
+    name,
+    type: 'file',
+    mode: 0o644,
+    mtime: T,
+    atime: T,
+    ctime: T,
+    uid: 0,
+    gid: 0,
+    size: 6,
+    content,
+    ...extra,
+  };
 }
 function dirNode(name: string, subtree: string, extra: Partial<TreeNode> = {}): TreeNode {
-  return { name, type: 'dir', mode: GO_DIR + 0o755, mtime: T, atime: T, ctime: T, uid: 0, gid: 0, content: null, subtree, ...extra };
+  return {
+    name,
+    type: 'dir',
+    mode: GO_DIR + 0o755,
+    mtime: T,
+    atime: T,
+    ctime: T,
+    uid: 0,
+    gid: 0,
+    content: null,
+    subtree,
+    ...extra,
+  };
 }
 function linkNode(name: string, linktarget: string, extra: Partial<TreeNode> = {}): TreeNode {
-  return { name, type: 'symlink', mode: GO_SYMLINK + 0o777, mtime: T, atime: T, ctime: T, uid: 0, gid: 0, linktarget, content: null, ...extra };
+  return {
+    name,
+    type: 'symlink',
+    mode: GO_SYMLINK + 0o777,
+    mtime: T,
+    atime: T,
+    ctime: T,
+    uid: 0,
+    gid: 0,
+    linktarget,
+    content: null,
+    ...extra,
+  };
 }
 
 /** Writes blobs, trees and snapshots into the repository at `path` through its own key. */
@@ -66,7 +113,13 @@ class Crafter {
     await this.writer.flush();
     return this.repo.saveUnpacked(
       'snapshot',
-      encodeSnapshot({ time: new Date().toISOString(), tree, paths: ['/crafted'], hostname: 'test', tags: [tag] }),
+      encodeSnapshot({
+        time: new Date().toISOString(),
+        tree,
+        paths: ['/crafted'],
+        hostname: 'test',
+        tags: [tag],
+      }),
     );
   }
 
@@ -79,7 +132,10 @@ class Crafter {
 /** Everything under `dir` that matters for "was it touched": names, types, modes, times, bytes. */
 async function fingerprint(dir: string): Promise<string[]> {
   const st = await stat(dir);
-  return [`. mode=${(st.mode & 0o7777).toString(8)} mtime=${st.mtimeMs}`, ...(await treeDigest(dir))];
+  return [
+    `. mode=${(st.mode & 0o7777).toString(8)} mtime=${st.mtimeMs}`,
+    ...(await treeDigest(dir)),
+  ];
 }
 
 interface Sandbox {
@@ -91,17 +147,28 @@ interface Sandbox {
 }
 
 async function assertOutsideUntouched(s: Sandbox, what: string): Promise<void> {
-  assert.deepEqual(await fingerprint(s.outside), s.before, `${what}: the directory outside the target changed`);
+  assert.deepEqual(
+    await fingerprint(s.outside),
+    s.before,
+    `${what}: the directory outside the target changed`,
+  );
   // Nothing new next to the targets either (a `..` escape would land there).
   const top = (await readdir(s.root)).filter((n) => !n.startsWith('target-')).sort();
-  assert.deepEqual(top, ['outside', 'repo', 'victim-link-target'].sort(), `${what}: new entries next to the target`);
+  assert.deepEqual(
+    top,
+    ['outside', 'repo', 'victim-link-target'].sort(),
+    `${what}: new entries next to the target`,
+  );
 }
 
 let targetCount = 0;
 const newTarget = (s: Sandbox) => join(s.root, `target-${++targetCount}`);
 
 async function restore(s: Sandbox, snapshot: string, target: string, overwrite = false) {
-  return lifeboat(['restore', snapshot, '--target', target, ...(overwrite ? ['--overwrite'] : [])], { env: s.env });
+  return lifeboat(
+    ['restore', snapshot, '--target', target, ...(overwrite ? ['--overwrite'] : [])],
+    { env: s.env },
+  );
 }
 
 test('crafted trees never write outside the restore target', async (t) => {
@@ -140,7 +207,11 @@ test('crafted trees never write outside the restore target', async (t) => {
         {
           name: 'empty',
           tree: await crafter.tree(
-            Buffer.from(encodeTree([fileNode('EMPTYNAME', [pwned])]).toString().replace('"EMPTYNAME"', '""')),
+            Buffer.from(
+              encodeTree([fileNode('EMPTYNAME', [pwned])])
+                .toString()
+                .replace('"EMPTYNAME"', '""'),
+            ),
           ),
         },
       ];
@@ -148,8 +219,16 @@ test('crafted trees never write outside the restore target', async (t) => {
         const target = newTarget(s);
         const r = await restore(s, await crafter.snapshot(b.tree, `${tag}-${b.name}`), target);
         assert.equal(r.code, 1, `${b.name}: restore must fail\n${r.stdout}\n${r.stderr}`);
-        assert.match(r.stderr, /node name|path component|unsafe|relative|contains|empty/i, `${b.name}: ${r.stderr}`);
-        assert.match(r.stderr, /tree [0-9a-f]{64}/, `${b.name}: the error names the tree\n${r.stderr}`);
+        assert.match(
+          r.stderr,
+          /node name|path component|unsafe|relative|contains|empty/i,
+          `${b.name}: ${r.stderr}`,
+        );
+        assert.match(
+          r.stderr,
+          /tree [0-9a-f]{64}/,
+          `${b.name}: the error names the tree\n${r.stderr}`,
+        );
         await assertOutsideUntouched(s, b.name);
       }
     });
@@ -172,100 +251,127 @@ test('crafted trees never write outside the restore target', async (t) => {
       await assertOutsideUntouched(s, 'symlinks');
     });
 
-    await t.test('--overwrite replaces symlinks already in the target instead of following them', async () => {
-      const inF = await crafter.tree([fileNode('f', [pwned])]);
-      const tree = await crafter.tree([
-        dirNode('d', inF),
-        fileNode('file', [pwned], { mode: 0o777 }),
-        dirNode('x', inF, { mode: GO_DIR + 0o777, mtime: '2030-01-01T00:00:00Z' }),
-        fileNode('y', [pwned]),
-      ]);
-      const snap = await crafter.snapshot(tree, `${tag}-overwrite`);
-      const plant = async (target: string) => {
-        await mkdir(join(target, 'd'), { recursive: true });
-        await symlink(join(outside, 'victim.txt'), join(target, 'd/f'));
-        await symlink(join(outside, 'victim.txt'), join(target, 'file'));
-        await symlink(outside, join(target, 'x'));
-        await symlink(join(outside, 'new-file'), join(target, 'y'));
-      };
-      const refused = newTarget(s);
-      await plant(refused);
-      const r1 = await restore(s, snap, refused);
-      assert.equal(r1.code, 1, `a non-empty target needs --overwrite\n${r1.stderr}`);
-      const target = newTarget(s);
-      await plant(target);
-      const r2 = await restore(s, snap, target, true);
-      assert.equal(r2.code, 0, r2.stderr);
-      for (const p of ['d/f', 'file', 'x/f', 'y']) {
-        const st = await lstat(join(target, p));
-        assert.ok(st.isFile(), `${p} is a restored file now`);
-        assert.equal(await readFile(join(target, p), 'utf8'), 'pwned\n');
-      }
-      assert.ok((await lstat(join(target, 'x'))).isDirectory());
-      await assertOutsideUntouched(s, '--overwrite over planted symlinks');
-    });
-
-    await t.test('a second snapshot restored over a symlink from the first does not follow it', async () => {
-      const first = await crafter.snapshot(
-        await crafter.tree([linkNode('x', outside), linkNode('z', join(outside, 'victim.txt'))]),
-        `${tag}-first`,
-      );
-      const inF = await crafter.tree([fileNode('victim.txt', [pwned], { mode: 0o777 })]);
-      const second = await crafter.snapshot(
-        await crafter.tree([
+    await t.test(
+      '--overwrite replaces symlinks already in the target instead of following them',
+      async () => {
+        const inF = await crafter.tree([fileNode('f', [pwned])]);
+        const tree = await crafter.tree([
+          dirNode('d', inF),
+          fileNode('file', [pwned], { mode: 0o777 }),
           dirNode('x', inF, { mode: GO_DIR + 0o777, mtime: '2030-01-01T00:00:00Z' }),
-          fileNode('z', [pwned], { mode: 0o777, mtime: '2030-01-01T00:00:00Z' }),
-        ]),
-        `${tag}-second`,
-      );
-      const target = newTarget(s);
-      assert.equal((await restore(s, first, target)).code, 0);
-      const r = await restore(s, second, target, true);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(await readFile(join(target, 'x/victim.txt'), 'utf8'), 'pwned\n');
-      assert.ok((await lstat(join(target, 'z'))).isFile());
-      await assertOutsideUntouched(s, 'second snapshot over the first');
-    });
-
-    await t.test('names equal after replacing invalid UTF-8 cannot redirect each other', async () => {
-      // Distinct bytes (x\xfe < x\xff, so a valid sorted tree) that both display as "x\uFFFD".
-      const big = await crafter.data('z'.repeat(200_000));
-      const inF = await crafter.tree([fileNode('f', [pwned])]);
-      const name = (last: number) => ({ name: 'x\uFFFD', rawName: Buffer.from([0x78, last]) });
-      const cases: { label: string; nodes: TreeNode[] }[] = [
-        {
-          label: 'dir then symlink',
-          nodes: [
-            dirNode('', inF, { ...name(0xfd), mode: GO_DIR + 0o777, mtime: '2030-01-01T00:00:00Z' }),
-            linkNode('', outside, name(0xfe)),
-          ],
-        },
-        {
-          label: 'file then symlink',
-          nodes: [
-            fileNode('', [big, big, big], { ...name(0xfd), mode: 0o777, mtime: '2030-01-01T00:00:00Z', size: 600_000 }),
-            linkNode('', join(outside, 'victim.txt'), name(0xfe)),
-          ],
-        },
-        {
-          label: 'symlink then dir',
-          nodes: [linkNode('', outside, name(0xfd)), dirNode('', inF, { ...name(0xfe), mode: GO_DIR + 0o777 })],
-        },
-      ];
-      for (const c of cases) {
-        const snap = await crafter.snapshot(await crafter.tree(c.nodes), `${tag}-${c.label}`);
-        for (const overwrite of [false, true]) {
-          const target = newTarget(s);
-          const r = await restore(s, snap, target, overwrite);
-          // The first of the two is restored, the second skipped with a warning (exit 3).
-          assert.equal(r.code, 3, `${c.label}: exit ${r.code}\n${r.stderr}`);
-          assert.match(r.stderr, /x\uFFFD: .*same name/, r.stderr);
-          const kind = (await lstat(join(target, 'x\uFFFD'))).isSymbolicLink() ? 'symlink' : 'other';
-          assert.equal(kind === 'symlink', c.label.startsWith('symlink'), `${c.label}: the first entry wins`);
-          await assertOutsideUntouched(s, `${c.label}${overwrite ? ' with --overwrite' : ''}`);
+          fileNode('y', [pwned]),
+        ]);
+        const snap = await crafter.snapshot(tree, `${tag}-overwrite`);
+        const plant = async (target: string) => {
+          await mkdir(join(target, 'd'), { recursive: true });
+          await symlink(join(outside, 'victim.txt'), join(target, 'd/f'));
+          await symlink(join(outside, 'victim.txt'), join(target, 'file'));
+          await symlink(outside, join(target, 'x'));
+          await symlink(join(outside, 'new-file'), join(target, 'y'));
+        };
+        const refused = newTarget(s);
+        await plant(refused);
+        const r1 = await restore(s, snap, refused);
+        assert.equal(r1.code, 1, `a non-empty target needs --overwrite\n${r1.stderr}`);
+        const target = newTarget(s);
+        await plant(target);
+        const r2 = await restore(s, snap, target, true);
+        assert.equal(r2.code, 0, r2.stderr);
+        for (const p of ['d/f', 'file', 'x/f', 'y']) {
+          const st = await lstat(join(target, p));
+          assert.ok(st.isFile(), `${p} is a restored file now`);
+          assert.equal(await readFile(join(target, p), 'utf8'), 'pwned\n');
         }
-      }
-    });
+        assert.ok((await lstat(join(target, 'x'))).isDirectory());
+        await assertOutsideUntouched(s, '--overwrite over planted symlinks');
+      },
+    );
+
+    await t.test(
+      'a second snapshot restored over a symlink from the first does not follow it',
+      async () => {
+        const first = await crafter.snapshot(
+          await crafter.tree([linkNode('x', outside), linkNode('z', join(outside, 'victim.txt'))]),
+          `${tag}-first`,
+        );
+        const inF = await crafter.tree([fileNode('victim.txt', [pwned], { mode: 0o777 })]);
+        const second = await crafter.snapshot(
+          await crafter.tree([
+            dirNode('x', inF, { mode: GO_DIR + 0o777, mtime: '2030-01-01T00:00:00Z' }),
+            fileNode('z', [pwned], { mode: 0o777, mtime: '2030-01-01T00:00:00Z' }),
+          ]),
+          `${tag}-second`,
+        );
+        const target = newTarget(s);
+        assert.equal((await restore(s, first, target)).code, 0);
+        const r = await restore(s, second, target, true);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(await readFile(join(target, 'x/victim.txt'), 'utf8'), 'pwned\n');
+        assert.ok((await lstat(join(target, 'z'))).isFile());
+        await assertOutsideUntouched(s, 'second snapshot over the first');
+      },
+    );
+
+    await t.test(
+      'names equal after replacing invalid UTF-8 cannot redirect each other',
+      async () => {
+        // Distinct bytes (x\xfe < x\xff, so a valid sorted tree) that both display as "x\uFFFD".
+        const big = await crafter.data('z'.repeat(200_000));
+        const inF = await crafter.tree([fileNode('f', [pwned])]);
+        const name = (last: number) => ({ name: 'x\uFFFD', rawName: Buffer.from([0x78, last]) });
+        const cases: { label: string; nodes: TreeNode[] }[] = [
+          {
+            label: 'dir then symlink',
+            nodes: [
+              dirNode('', inF, {
+                ...name(0xfd),
+                mode: GO_DIR + 0o777,
+                mtime: '2030-01-01T00:00:00Z',
+              }),
+              linkNode('', outside, name(0xfe)),
+            ],
+          },
+          {
+            label: 'file then symlink',
+            nodes: [
+              fileNode('', [big, big, big], {
+                ...name(0xfd),
+                mode: 0o777,
+                mtime: '2030-01-01T00:00:00Z',
+                size: 600_000,
+              }),
+              linkNode('', join(outside, 'victim.txt'), name(0xfe)),
+            ],
+          },
+          {
+            label: 'symlink then dir',
+            nodes: [
+              linkNode('', outside, name(0xfd)),
+              dirNode('', inF, { ...name(0xfe), mode: GO_DIR + 0o777 }),
+            ],
+          },
+        ];
+        for (const c of cases) {
+          const snap = await crafter.snapshot(await crafter.tree(c.nodes), `${tag}-${c.label}`);
+          for (const overwrite of [false, true]) {
+            const target = newTarget(s);
+            const r = await restore(s, snap, target, overwrite);
+            // The first of the two is restored, the second skipped with a warning (exit 3).
+            assert.equal(r.code, 3, `${c.label}: exit ${r.code}\n${r.stderr}`);
+            assert.match(r.stderr, /x\uFFFD: .*same name/, r.stderr);
+            const kind = (await lstat(join(target, 'x\uFFFD'))).isSymbolicLink()
+              ? 'symlink'
+              : 'other';
+            assert.equal(
+              kind === 'symlink',
+              c.label.startsWith('symlink'),
+              `${c.label}: the first entry wins`,
+            );
+            await assertOutsideUntouched(s, `${c.label}${overwrite ? ' with --overwrite' : ''}`);
+          }
+        }
+      },
+    );
   } finally {
     await crafter.close();
   }

@@ -20,7 +20,9 @@ async function newPassword(ctx: CliContext, file: string | undefined): Promise<s
   });
 }
 
-async function addKey(repo: Repository, password: string): Promise<string> {
+/** Saves a key file for the new password (from --new-password-file or the NEW_* sources). */
+async function addKey(ctx: CliContext, repo: Repository, flags: unknown): Promise<string> {
+  const password = await newPassword(ctx, (flags as { newPasswordFile?: string }).newPasswordFile);
   const { bytes, id } = await createKeyFile(password, repo.key, {
     username: currentUser(),
     hostname: hostname(),
@@ -69,10 +71,7 @@ export const registerKey: Register = (program, wrap) => {
     .action(
       wrap(async (ctx, flags) => {
         await withRepository(ctx, async (repo) => {
-          const id = await addKey(
-            repo,
-            await newPassword(ctx, (flags as { newPasswordFile?: string }).newPasswordFile),
-          );
+          const id = await addKey(ctx, repo, flags);
           ctx.output.text(`saved new key ${id.slice(0, 8)}`);
           ctx.output.record('summary', { command: 'key add', keyId: id });
         });
@@ -113,10 +112,7 @@ export const registerKey: Register = (program, wrap) => {
     .action(
       wrap(async (ctx, flags) => {
         await withRepository(ctx, async (repo) => {
-          const id = await addKey(
-            repo,
-            await newPassword(ctx, (flags as { newPasswordFile?: string }).newPasswordFile),
-          );
+          const id = await addKey(ctx, repo, flags);
           // The new key is durable before the old one goes: a crash in between leaves both.
           await repo.backend.remove({ type: 'key', name: repo.keyId });
           ctx.output.text(`saved new key ${id.slice(0, 8)}, removed ${repo.keyId.slice(0, 8)}`);

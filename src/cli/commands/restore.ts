@@ -43,7 +43,7 @@ export const registerRestore: Register = (program, wrap) => {
         };
         if (!f.target) throw new LifeboatError('INVALID_ARGUMENT', '--target is required');
         const target = resolve(f.target);
-        await withRepository(ctx, async (repo) => {
+        return withRepository(ctx, async (repo) => {
           const started = Date.now();
           const snap = await findSnapshot(repo, ref as string, { tags: f.tag, hosts: f.host });
           ctx.output.info(

@@ -19,18 +19,22 @@ export const registerSnapshots: Register = (program, wrap) => {
     .action(
       wrap(async (ctx, flags) => {
         const f = flags as { tag: string[]; host: string[]; path: string[] };
-        await withRepository(ctx, async (repo) => {
+        return withRepository(ctx, async (repo) => {
+          // Damaged snapshot files are named and skipped; the rest are still listed, and the
+          // exit code (1) says that something is wrong.
+          let damaged = 0;
           const snaps = (
-            await loadAllSnapshots(repo, (id, err) =>
-              ctx.output.warn(`snapshot ${id}`, String(err)),
-            )
+            await loadAllSnapshots(repo, (_id, err) => {
+              damaged++;
+              ctx.output.warn('snapshot', err instanceof Error ? err.message : String(err));
+            })
           ).filter((s) => matchesFilter(s, { tags: f.tag, hosts: f.host, paths: f.path }));
           if (ctx.output.json) {
             // One JSON array, like `restic snapshots --json`, so scripts can parse it whole.
             process.stdout.write(
               JSON.stringify(snaps.map((s) => ({ ...s, short_id: s.id.slice(0, 8) }))) + '\n',
             );
-            return;
+            return damaged > 0 ? 1 : 0;
           }
           const rows = snaps.map((s) => [
             s.id.slice(0, 8),
@@ -41,6 +45,7 @@ export const registerSnapshots: Register = (program, wrap) => {
           ]);
           ctx.output.text(table(['ID', 'Time', 'Host', 'Tags', 'Paths'], rows));
           ctx.output.text(`${snaps.length} snapshots`);
+          return damaged > 0 ? 1 : 0;
         });
       }),
     );

@@ -241,7 +241,12 @@ async function explainLostIndex(
   unreferenced: Map<string, number>,
   signal: AbortSignal | undefined,
 ): Promise<CheckProblem[]> {
-  const found = await locateInUnreferencedPacks(repo, unreferenced, new Set(unindexed.keys()), signal);
+  const found = await locateInUnreferencedPacks(
+    repo,
+    unreferenced,
+    new Set(unindexed.keys()),
+    signal,
+  );
   if (found.size === 0) return [];
   const packs = new Set<string>();
   for (const [key, packId] of found) {
@@ -263,5 +268,3 @@ async function explainLostIndex(
     },
   ];
 }
-
-

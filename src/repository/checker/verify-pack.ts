@@ -23,7 +23,11 @@ export async function verifyPackData(
     });
   let data: Buffer;
   try {
-    data = await repo.backend.load({ type: 'pack', name: packId }, { offset: 0, length: size }, signal);
+    data = await repo.backend.load(
+      { type: 'pack', name: packId },
+      { offset: 0, length: size },
+      signal,
+    );
   } catch (err) {
     fail(`cannot be read: ${(err as Error).message}`);
     return problems;
@@ -33,12 +37,20 @@ export async function verifyPackData(
   // The header tells which blobs the pack really holds; compare with what the index claims.
   let header: ReturnType<typeof decodeHeader> | undefined;
   const headerLen = data.length >= 4 ? data.readUInt32LE(data.length - 4) : 0;
-  if (headerLen < CIPHERTEXT_OVERHEAD || headerLen > MAX_HEADER_SIZE || headerLen > data.length - 4) {
+  if (
+    headerLen < CIPHERTEXT_OVERHEAD ||
+    headerLen > MAX_HEADER_SIZE ||
+    headerLen > data.length - 4
+  ) {
     fail(`header length ${headerLen} is impossible`);
   } else {
     const dataEnd = data.length - 4 - headerLen;
     try {
-      header = decodeHeader(repo.key.decrypt(data.subarray(dataEnd, data.length - 4)), dataEnd, packId);
+      header = decodeHeader(
+        repo.key.decrypt(data.subarray(dataEnd, data.length - 4)),
+        dataEnd,
+        packId,
+      );
     } catch (err) {
       fail(`header unreadable: ${(err as Error).message}`);
     }

@@ -10,7 +10,14 @@ export interface IncludeMatcher {
 }
 
 export function compileIncludes(paths: readonly string[]): IncludeMatcher {
-  const wanted = paths.map((p) => '/' + p.split('/').filter((s) => s !== '').join('/'));
+  const wanted = paths.map(
+    (p) =>
+      '/' +
+      p
+        .split('/')
+        .filter((s) => s !== '')
+        .join('/'),
+  );
   if (wanted.length === 0 || wanted.includes('/')) return { select: () => 'restore' };
   return {
     select(path: string): Selection {

@@ -87,13 +87,19 @@ class Restorer {
       if (sel === 'skip') continue;
       const path = safeJoin(this.options.target, childParts);
       if (used.has(node.name)) {
-        this.warn(path, 'another entry of this directory has the same name once bytes that are not UTF-8 are replaced; not restored');
+        this.warn(
+          path,
+          'another entry of this directory has the same name once bytes that are not UTF-8 are replaced; not restored',
+        );
         continue;
       }
       used.add(node.name);
       if (node.type === 'dir') {
         if (!node.subtree) {
-          throw new LifeboatError('INTEGRITY', `tree ${treeId}: directory ${node.name} has no subtree`);
+          throw new LifeboatError(
+            'INTEGRITY',
+            `tree ${treeId}: directory ${node.name} has no subtree`,
+          );
         }
         await this.makeDir(path);
         await this.restoreDir(node.subtree, childParts, childSnap);
@@ -125,7 +131,8 @@ class Restorer {
     await this.clear(path);
     switch (node.type) {
       case 'file': {
-        const key = node.links !== undefined && node.links > 1 ? `${node.device_id}:${node.inode}` : '';
+        const key =
+          node.links !== undefined && node.links > 1 ? `${node.device_id}:${node.inode}` : '';
         const first = key ? this.hardlinks.get(key) : undefined;
         if (first) {
           await this.files.drain();
