@@ -168,7 +168,8 @@ async function withBackupJob(
     }
     await writer.flush();
     const snapshot: Snapshot = {
-      time: time.toISOString(),
+      // Go's RFC 3339 form (local offset, trimmed fraction), as restic writes it.
+      time: goTimeOf(time),
       ...(parent ? { parent: parent.id } : {}),
       tree: done.tree,
       paths: done.paths,
@@ -218,4 +219,10 @@ function nowGoTime(): string {
   const ns = process.hrtime.bigint() % 1_000_000_000n;
   const ms = BigInt(Date.now());
   return formatGoTime(ms / 1000n, ((ms % 1000n) * 1_000_000n + (ns % 1_000_000n)) % 1_000_000_000n);
+}
+
+function goTimeOf(d: Date): string {
+  const ms = BigInt(d.getTime());
+  const sec = ms >= 0n ? ms / 1000n : (ms - 999n) / 1000n;
+  return formatGoTime(sec, (ms - sec * 1000n) * 1_000_000n);
 }

@@ -19,6 +19,8 @@ interface BackupFlags {
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+// restic splits tag lists on commas; a tag can therefore never contain one.
+const collectTags = (v: string, prev: string[]) => [...prev, ...v.split(',').filter(Boolean)];
 
 export const registerBackup: Register = (program, wrap) => {
   program
@@ -27,7 +29,7 @@ export const registerBackup: Register = (program, wrap) => {
     .argument('[items...]', 'paths to back up (path mode) or service names (plan mode)')
     .option('--stdin', 'read the data to back up from standard input')
     .option('--stdin-filename <name>', 'file name for --stdin data', 'stdin')
-    .option('--tag <tag>', 'add a tag to the snapshot (repeatable)', collect, [])
+    .option('--tag <tags>', 'add tags to the snapshot (comma list, repeatable)', collectTags, [])
     .option('--host <name>', 'hostname to record (default: this host)')
     .option('-e, --exclude <pattern>', 'exclude paths matching a glob (repeatable)', collect, [])
     .option('-x, --one-file-system', 'do not cross file system boundaries')
