@@ -94,6 +94,18 @@ export function backendContract(name: string, make: () => Promise<BackendFixture
       });
     });
 
+    it('saves data given in parts (more than one writev batch) back to back', async () => {
+      await use(async (b) => {
+        const parts = Array.from({ length: 2500 }, (_, i) =>
+          randomBytes(i % 7 === 0 ? 0 : i % 300),
+        );
+        const whole = Buffer.concat(parts);
+        const h = handleFor('pack', whole);
+        await b.save(h, parts);
+        assert.deepEqual(await b.load(h), whole);
+      });
+    });
+
     it('loads exact ranges and treats reading past the end as INTEGRITY', async () => {
       await use(async (b) => {
         const data = randomBytes(4096);

@@ -1,4 +1,5 @@
 import { LifeboatError } from '../../core/errors.js';
+import { prefetchBlobs } from '../../repository/restorer/prefetch.js';
 import { findNode } from '../../repository/restorer/walk.js';
 import { findSnapshot } from '../../repository/snapshot.js';
 import type { Register } from '../command-types.js';
@@ -28,14 +29,7 @@ export const registerDump: Register = (program, wrap) => {
               `${String(file)} is a ${node.type}, not a file`,
             );
           }
-          const ids = node.content ?? [];
-          // Keep a few blobs loading ahead of the one being written.
-          const ahead: Promise<Buffer>[] = [];
-          let next = 0;
-          for (let i = 0; i < ids.length; i++) {
-            while (next < ids.length && next < i + 4)
-              ahead.push(repo.loadBlob('data', ids[next++]!, ctx.signal));
-            const buf = await ahead[i]!;
+          for await (const buf of prefetchBlobs(repo, node.content ?? [], 4, ctx.signal)) {
             if (!process.stdout.write(buf)) {
               await new Promise((r) => process.stdout.once('drain', r));
             }

@@ -43,7 +43,12 @@ export class ChunkPool {
     const url = new URL('./chunk-worker.js', import.meta.url);
     this.workers = Array.from({ length: size }, () => {
       const pw: PoolWorker = {
-        worker: new Worker(url, { workerData: { polynomial: formatPolynomial(polynomial) } }),
+        worker: new Worker(url, {
+          workerData: { polynomial: formatPolynomial(polynomial) },
+          // The worker keeps little on its heap (chunks leave as transferred buffers); a
+          // small young generation keeps each worker's resident memory small.
+          resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
+        }),
         queued: 0,
       };
       pw.worker.on('message', (m: ToMain) => this.onMessage(m));
@@ -52,7 +57,14 @@ export class ChunkPool {
     });
   }
 
-  async *chunkFile(path: string): AsyncGenerator<HashedChunk, number> {
+  /**
+   * Chunks one file; when the worker is done, `outcome.changed` tells whether the file was
+   * modified while it was read (or is not a regular file or read short).
+   */
+  async *chunkFile(
+    path: string,
+    outcome: { changed?: boolean } = {},
+  ): AsyncGenerator<HashedChunk, number> {
     if (this.fatal) throw this.fatal;
     const pw = this.workers.reduce((a, b) => (b.queued < a.queued ? b : a));
     const job = this.nextJob++;
@@ -70,7 +82,10 @@ export class ChunkPool {
           await new Promise<void>((r) => (state.notify = r));
         }
         const m = state.items.shift()!;
-        if (m.t === 'done') return m.size;
+        if (m.t === 'done') {
+          outcome.changed = m.changed;
+          return m.size;
+        }
         if (m.t === 'error') throw new ChunkReadError(m.message, m.code, m.syscall);
         pw.worker.postMessage({ t: 'ack', n: 1 } satisfies ToWorker);
         yield { id: m.id, data: Buffer.from(m.data) };

@@ -3,5 +3,5 @@ export type ToWorker = { t: 'job'; job: number; path: string } | { t: 'ack'; n: 
 
 export type ToMain =
   | { t: 'chunk'; job: number; id: string; data: ArrayBuffer }
-  | { t: 'done'; job: number; size: number }
+  | { t: 'done'; job: number; size: number; changed: boolean }
   | { t: 'error'; job: number; code: string; syscall: string; message: string };

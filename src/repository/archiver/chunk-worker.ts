@@ -9,7 +9,7 @@
  * chunk once it has taken it, so a slow repository slows the reader instead of filling memory.
  */
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Chunker, MAX_CHUNK } from '../chunker/chunker.js';
 import { parsePolynomial } from '../chunker/polynomial.js';
@@ -53,17 +53,32 @@ async function drain(): Promise<void> {
  */
 const buf = Buffer.allocUnsafeSlow(MAX_CHUNK + READ_SIZE);
 
+/*
+ * File I/O here is synchronous on purpose: this thread does nothing else, and async calls
+ * would each take a round trip through libuv's thread pool, which compression and the main
+ * thread share (six round trips per small file made many-small-file trees slow).
+ */
 async function runJob(job: number, path: string): Promise<void> {
   let size = 0;
-  let fh: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    fh = await open(path, 'r');
+    fd = openSync(path, 'r');
+    // fstat before and after reading, on the open file: a regular file that is written to
+    // while we read it is stored as read, and the archiver warns (exit code 3).
+    const before = fstatSync(fd, { bigint: true });
+    const regular = before.isFile();
     const chunker = new Chunker(pol);
     let fill = 0; // bytes of the current chunk in buf
     let eof = false;
     while (!eof) {
-      const { bytesRead } = await fh.read(buf, fill, READ_SIZE, null);
-      if (bytesRead === 0) eof = true;
+      const bytesRead = readSync(fd, buf, fill, READ_SIZE, null);
+      // A short read of a regular file is its end; pipes return what they have, so read on.
+      if (
+        bytesRead === 0 ||
+        (regular && bytesRead < READ_SIZE && size + fill + bytesRead >= before.size)
+      ) {
+        eof = true;
+      }
       let scanned = fill;
       fill += bytesRead;
       while (scanned < fill) {
@@ -80,7 +95,15 @@ async function runJob(job: number, path: string): Promise<void> {
       await emit(job, buf.subarray(0, fill));
       size += fill;
     }
-    port.postMessage({ t: 'done', job, size } satisfies ToMain);
+    let changed = false;
+    if (regular) {
+      const after = fstatSync(fd, { bigint: true });
+      changed =
+        after.mtimeNs !== before.mtimeNs ||
+        after.size !== before.size ||
+        after.size !== BigInt(size);
+    }
+    port.postMessage({ t: 'done', job, size, changed } satisfies ToMain);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     port.postMessage({
@@ -91,7 +114,7 @@ async function runJob(job: number, path: string): Promise<void> {
       message: e.message,
     } satisfies ToMain);
   } finally {
-    await fh?.close();
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

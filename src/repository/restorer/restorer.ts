@@ -19,6 +19,7 @@ import { safeJoin } from '../fs/safe-path.js';
 import type { Repository } from '../repository.js';
 import type { TreeNode } from '../tree/node.js';
 import { decodeTree } from '../tree/tree-json.js';
+import { prefetchBlobs } from './prefetch.js';
 import { compileIncludes, type IncludeMatcher } from './include.js';
 
 export interface RestoreOptions {
@@ -56,7 +57,7 @@ export async function restoreTree(
 
 class Restorer {
   readonly stats: RestoreStats = { files: 0, dirs: 0, others: 0, bytes: 0, warnings: [] };
-  private readonly files = new InFlight(8);
+  private readonly files = new InFlight(32);
   private readonly dirMeta: { path: string; node: TreeNode }[] = [];
   private readonly hardlinks = new Map<string, string>();
   private readonly include: IncludeMatcher;
@@ -167,25 +168,12 @@ class Restorer {
   private async writeFile(path: string, node: TreeNode): Promise<void> {
     const fh = await open(path, 'wx', 0o600);
     try {
-      const ids = node.content ?? [];
-      const loads: Promise<Buffer>[] = [];
-      let next = 0;
-      const fill = () => {
-        while (next < ids.length && loads.length - written < PREFETCH) {
-          const load = this.repo.loadBlob('data', ids[next++]!, this.options.signal);
-          // A failure is thrown when its turn comes; until then (or if an earlier blob fails
-          // first) it must not count as an unhandled rejection, which would kill the process.
-          load.catch(() => undefined);
-          loads.push(load);
-        }
-      };
-      let written = 0;
-      fill();
-      while (written < ids.length) {
-        const buf = await loads[written]!;
-        loads[written] = EMPTY;
-        written++;
-        fill();
+      for await (const buf of prefetchBlobs(
+        this.repo,
+        node.content ?? [],
+        PREFETCH,
+        this.options.signal,
+      )) {
         await fh.write(buf);
         this.stats.bytes += buf.length;
         this.progress.update({
@@ -229,8 +217,6 @@ class Restorer {
     this.progress.warn(path, message);
   }
 }
-
-const EMPTY = Promise.resolve(Buffer.alloc(0));
 
 async function prepareTarget(target: string, overwrite: boolean): Promise<void> {
   const st = await lstat(target).catch(() => undefined);

@@ -25,6 +25,7 @@ import type {
   SaveOptions,
 } from '../backend.js';
 import { saveParts } from '../backend.js';
+import { ReadHandles } from './read-handles.js';
 import { checkHandle, relativePath, shardNames, TYPE_DIRS } from '../handle.js';
 import { checkRange, resolveRange, shortRead } from '../load-range.js';
 import { alreadyExistsError } from '../storage-errors.js';
@@ -62,6 +63,7 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
   const root = resolve(path);
   const observer = options.observer ?? {};
   const pathOf = (h: Handle) => join(root, relativePath(h));
+  const packHandles = new ReadHandles();
   let modes: Modes | undefined;
 
   async function getModes(): Promise<Modes> {
@@ -91,14 +93,7 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
 
   async function writeTemp(fh: FileHandle, tmp: string, data: SaveData): Promise<void> {
     try {
-      let position = 0;
-      for (const part of saveParts(data).parts) {
-        for (let done = 0; done < part.byteLength;) {
-          const n = (await fh.write(part, done, part.byteLength - done, position)).bytesWritten;
-          done += n;
-          position += n;
-        }
-      }
+      await writeAll(fh, saveParts(data).parts);
       await fh.sync();
       observer.onFsync?.(tmp, 'file');
       // Read-only like restic; some filesystems refuse chmod, which restic ignores too.
@@ -207,10 +202,7 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
       const path = pathOf(h);
       const r = checkRange(range, path);
       throwIfAborted(signal, `load ${path}`);
-      const fh = await open(path, 'r').catch((err: unknown) => {
-        throw fsError(err, 'open', path);
-      });
-      try {
+      const read = async (fh: FileHandle) => {
         const length = r.length ?? resolveRange(r, (await fh.stat()).size, path).length;
         // One allocation, filled in place by positioned reads (normally a single one).
         const buf = Buffer.allocUnsafe(length);
@@ -221,10 +213,24 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
           got += bytesRead;
         }
         return buf;
+      };
+      let opened = false;
+      try {
+        if (h.type === 'pack') {
+          return await packHandles.use(path, (fh) => {
+            opened = true;
+            return read(fh);
+          });
+        }
+        const fh = await open(path, 'r');
+        opened = true;
+        try {
+          return await read(fh);
+        } finally {
+          await fh.close().catch(() => undefined); // read-only: nothing can be lost
+        }
       } catch (err) {
-        throw fsError(err, 'read', path);
-      } finally {
-        await fh.close().catch(() => undefined); // read-only: nothing can be lost
+        throw fsError(err, opened ? 'read' : 'open', path);
       }
     },
 
@@ -241,6 +247,7 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
     async remove(h: Handle) {
       checkHandle(h);
       const path = pathOf(h);
+      if (h.type === 'pack') await packHandles.drop(path);
       try {
         await unlink(path);
       } catch (err) {
@@ -273,7 +280,38 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
     },
 
     async close() {
-      // Nothing is held open between calls.
+      await packHandles.closeAll();
     },
   };
+}
+
+/** IOV_MAX on Linux: the most buffers one writev call takes. */
+const IOV_MAX = 1024;
+
+/**
+ * Writes the parts back to back with as few system calls as possible (a pack is thousands
+ * of small blobs); a short writev is finished part by part.
+ */
+async function writeAll(fh: FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+  let position = 0;
+  for (let i = 0; i < parts.length; i += IOV_MAX) {
+    const batch = parts.slice(i, i + IOV_MAX);
+    const length = batch.reduce((n, p) => n + p.byteLength, 0);
+    let written = (await fh.writev(batch, position)).bytesWritten;
+    let skip = written;
+    for (const part of written < length ? batch : []) {
+      if (skip >= part.byteLength) {
+        skip -= part.byteLength;
+        continue;
+      }
+      for (let done = skip; done < part.byteLength;) {
+        const at = position + written;
+        const n = (await fh.write(part, done, part.byteLength - done, at)).bytesWritten;
+        done += n;
+        written += n;
+      }
+      skip = 0;
+    }
+    position += length;
+  }
 }
