@@ -15,6 +15,7 @@ import {
   pseudoRandom,
   record,
   tempDir,
+  type SnapshotJson as Snap,
   type TempDir,
 } from '../support/cli.js';
 import { resticOk } from '../support/restic.js';
@@ -25,15 +26,6 @@ const TREE_FILES = 12;
 
 const filesSeen = (s: Record<string, unknown>) =>
   Number(s.filesNew) + Number(s.filesChanged) + Number(s.filesUnmodified);
-
-interface Snap {
-  id: string;
-  tree: string;
-  paths: string[];
-  hostname: string;
-  tags?: string[];
-  excludes?: string[];
-}
 
 describe('lifeboat backup', () => {
   let dir: TempDir;

@@ -15,20 +15,12 @@ import {
   ndjson,
   record,
   tempDir,
+  type SnapshotJson as Snap,
   type TempDir,
 } from '../support/cli.js';
 import { resticOk } from '../support/restic.js';
 
 const PASSWORD = 'commands test';
-
-interface Snap {
-  id: string;
-  tree: string;
-  paths: string[];
-  hostname: string;
-  tags?: string[];
-  excludes?: string[];
-}
 
 describe('lifeboat commands', () => {
   let dir: TempDir;

@@ -320,3 +320,13 @@ export async function sha256File(path: string): Promise<string> {
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
 }
+
+/** A snapshot as `lifeboat --json snapshots` prints it (the fields tests look at). */
+export interface SnapshotJson {
+  id: string;
+  tree: string;
+  paths: string[];
+  hostname: string;
+  tags?: string[];
+  excludes?: string[];
+}
