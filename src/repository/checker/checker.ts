@@ -181,7 +181,9 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
     const selected = fraction >= 1 ? candidates : sample(candidates, fraction);
     let bytesDone = 0;
     const bytesTotal = selected.reduce((a, p) => a + (stored.get(p) ?? 0), 0);
-    await mapLimit(selected, 2, async (packId) => {
+    // One pack at a time (its blobs are verified concurrently inside): the same speed as two
+    // at once here, with one 16 MiB pack less in memory.
+    await mapLimit(selected, 1, async (packId) => {
       const locs: BlobLocation[] = (packBlobs.get(packId) ?? []).map((b) => ({ ...b, packId }));
       for (const p of await verifyPackData(repo, packId, stored.get(packId)!, locs, opts.signal)) {
         errors.push(p);
