@@ -10,13 +10,12 @@ import { after, before, describe, test } from 'node:test';
 import {
   lifeboat,
   lifeboatOk,
-  makeSourceTree,
   ndjson,
   pseudoRandom,
   record,
-  tempDir,
   type SnapshotJson as Snap,
   type TempDir,
+  sourceAndRepo,
 } from '../support/cli.js';
 import { resticOk } from '../support/restic.js';
 
@@ -43,12 +42,9 @@ describe('lifeboat backup', () => {
     JSON.parse((await lifeboatOk(['--json', 'snapshots', ...filters], { env })).stdout) as Snap[];
 
   before(async () => {
-    dir = await tempDir('lb-commands-');
-    repo = join(dir.path, 'repo');
-    src = join(dir.path, 'src');
-    await mkdir(src);
-    await makeSourceTree(src, { randomBytes: 1024 * 1024 });
-    env = { LIFEBOAT_REPOSITORY: repo, LIFEBOAT_PASSWORD: PASSWORD };
+    ({ dir, repo, src, env } = await sourceAndRepo('lb-commands-', PASSWORD, {
+      randomBytes: 1024 * 1024,
+    }));
     await lifeboatOk(['init'], { env });
   });
   after(() => dir[Symbol.asyncDispose]());

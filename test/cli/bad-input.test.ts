@@ -15,11 +15,11 @@ import { openBackend } from '../../src/storage/open-backend.js';
 import {
   lifeboat,
   lifeboatOk,
-  makeSourceTree,
   record,
   tempDir,
   treeDigest,
   type TempDir,
+  sourceAndRepo,
 } from '../support/cli.js';
 
 const PASSWORD = 'the right one';
@@ -32,12 +32,9 @@ describe('bad input on a repository', () => {
   let snapshotId: string;
 
   before(async () => {
-    dir = await tempDir('lb-bad-input-');
-    repo = join(dir.path, 'repo');
-    src = join(dir.path, 'src');
-    await mkdir(src);
-    await makeSourceTree(src, { randomBytes: 64 * 1024 });
-    env = { LIFEBOAT_REPOSITORY: repo, LIFEBOAT_PASSWORD: PASSWORD };
+    ({ dir, repo, src, env } = await sourceAndRepo('lb-bad-input-', PASSWORD, {
+      randomBytes: 64 * 1024,
+    }));
     await lifeboatOk(['init'], { env });
     const out = await lifeboatOk(['--json', 'backup', src], { env });
     snapshotId = record(out.stdout, 'summary').snapshotId as string;

@@ -5,18 +5,11 @@
  * their tags, and `dump` of a stream backup gives the exact bytes.
  */
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  lifeboatOk,
-  makeSourceTree,
-  pseudoRandom,
-  record,
-  tempDir,
-  treeDigest,
-} from '../support/cli.js';
+import { lifeboatOk, pseudoRandom, record, treeDigest, sourceAndRepo } from '../support/cli.js';
 import { resticOk } from '../support/restic.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -30,12 +23,8 @@ interface ResticSnapshot {
 }
 
 test('restic reads, checks and restores what Lifeboat wrote', async () => {
-  await using dir = await tempDir('lb-to-restic-');
-  const src = join(dir.path, 'src');
-  const repo = join(dir.path, 'repo');
-  await mkdir(src);
-  await makeSourceTree(src);
-  const env = { LIFEBOAT_REPOSITORY: repo, LIFEBOAT_PASSWORD: PASSWORD };
+  const { dir, src, repo, env } = await sourceAndRepo('lb-to-restic-', PASSWORD);
+  await using _cleanup = dir;
   const rs = (args: string[], input?: Buffer) =>
     resticOk(args, { repo, password: PASSWORD, ...(input ? { input } : {}) });
 

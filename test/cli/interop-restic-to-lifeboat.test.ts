@@ -5,17 +5,10 @@
  * restores Lifeboat's new snapshot identically.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  lifeboatOk,
-  makeSourceTree,
-  pseudoRandom,
-  record,
-  tempDir,
-  treeDigest,
-} from '../support/cli.js';
+import { lifeboatOk, pseudoRandom, record, treeDigest, sourceAndRepo } from '../support/cli.js';
 import { resticOk } from '../support/restic.js';
 
 const PASSWORD = 'restic made this';
@@ -27,12 +20,8 @@ interface Snap {
 }
 
 test('Lifeboat reads, restores and extends a repository restic created', async () => {
-  await using dir = await tempDir('restic-to-lb-');
-  const src = join(dir.path, 'src');
-  const repo = join(dir.path, 'repo');
-  await mkdir(src);
-  await makeSourceTree(src);
-  const env = { LIFEBOAT_REPOSITORY: repo, LIFEBOAT_PASSWORD: PASSWORD };
+  const { dir, src, repo, env } = await sourceAndRepo('restic-to-lb-', PASSWORD);
+  await using _cleanup = dir;
   const rs = (args: string[], opts: { input?: Buffer; cwd?: string } = {}) =>
     resticOk(args, { repo, password: PASSWORD, ...opts });
 

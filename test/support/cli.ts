@@ -330,3 +330,27 @@ export interface SnapshotJson {
   tags?: string[];
   excludes?: string[];
 }
+
+export interface SourceAndRepo {
+  dir: TempDir;
+  /** A source tree made by makeSourceTree. */
+  src: string;
+  /** Where the repository goes (not created: the test inits it with the tool it tests). */
+  repo: string;
+  /** LIFEBOAT_REPOSITORY and LIFEBOAT_PASSWORD for the repository. */
+  env: Record<string, string>;
+}
+
+/** The fixture most CLI tests start from: a temp dir holding a source tree and a repo path. */
+export async function sourceAndRepo(
+  prefix: string,
+  password: string,
+  tree: { randomBytes?: number } = {},
+): Promise<SourceAndRepo> {
+  const dir = await tempDir(prefix);
+  const src = join(dir.path, 'src');
+  const repo = join(dir.path, 'repo');
+  await mkdir(src);
+  await makeSourceTree(src, tree);
+  return { dir, src, repo, env: { LIFEBOAT_REPOSITORY: repo, LIFEBOAT_PASSWORD: password } };
+}
