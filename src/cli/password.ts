@@ -3,21 +3,16 @@
  * LIFEBOAT_PASSWORD, then a prompt on the terminal (never echoed). Without a TTY and without
  * either variable, the command fails with a clear error rather than hanging.
  */
-import { readFile } from 'node:fs/promises';
 import { LifeboatError } from '../core/errors.js';
+import { resolveSecret } from '../plan/secrets.js';
 
 export async function readPassword(
   env: NodeJS.ProcessEnv,
   opts: { passwordFile?: string | undefined; prompt?: string; confirm?: boolean } = {},
 ): Promise<string> {
   const file = opts.passwordFile ?? env.LIFEBOAT_PASSWORD_FILE;
-  if (file) {
-    try {
-      return stripNewline(await readFile(file, 'utf8'));
-    } catch (cause) {
-      throw new LifeboatError('NO_PASSWORD', `cannot read password file ${file}`, { cause });
-    }
-  }
+  // Read and trimmed exactly like a plan's `{ file }` secret (and restic's --password-file).
+  if (file) return resolveSecret({ file });
   if (env.LIFEBOAT_PASSWORD !== undefined && env.LIFEBOAT_PASSWORD !== '')
     return env.LIFEBOAT_PASSWORD;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
@@ -33,11 +28,6 @@ export async function readPassword(
   }
   if (first === '') throw new LifeboatError('INVALID_ARGUMENT', 'empty password');
   return first;
-}
-
-/** restic's --password-file trims surrounding whitespace; do the same so files interoperate. */
-function stripNewline(s: string): string {
-  return s.trim();
 }
 
 async function promptHidden(question: string): Promise<string> {

@@ -18,7 +18,8 @@ import { join, relative } from 'node:path';
 import { LifeboatError } from '../core/errors.js';
 import { backupPaths } from '../repository/backup.js';
 import { checkRepository } from '../repository/checker/checker.js';
-import { initRepository } from '../repository/open-repository.js';
+import { initRepository, openRepository } from '../repository/open-repository.js';
+import { loadAllSnapshots } from '../repository/snapshot.js';
 import { restoreTree } from '../repository/restorer/restorer.js';
 import type { Backend } from '../storage/backend.js';
 import type { Repository } from '../repository/repository.js';
@@ -72,10 +73,8 @@ export async function runDemo(
       return `snapshot ${r.snapshotId.slice(0, 8)}: ${r.counters.filesUnmodified} unmodified, ${r.counters.filesNew + r.counters.filesChanged} new/changed, ${(r.writer.bytesAdded / 1024).toFixed(1)} KiB added`;
     });
     // A fresh open, as a restore on another machine would do.
-    const { openRepository } = await import('../repository/open-repository.js');
     repo = await openRepository(backend, password);
     await timed('restore latest', async () => {
-      const { loadAllSnapshots } = await import('../repository/snapshot.js');
       const latest = (await loadAllSnapshots(repo)).at(-1)!;
       const s = await restoreTree(repo, latest.tree, { target });
       return `${s.files} files, ${(s.bytes / 1048576).toFixed(1)} MiB into ${target}`;

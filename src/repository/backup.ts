@@ -109,7 +109,7 @@ export async function backupStream(
           );
     counters.filesProcessed = 1;
     counters.filesNew = 1;
-    const now = nowGoTime();
+    const now = goTimeOf(new Date());
     const node: TreeNode = {
       name: filename,
       type: 'file',
@@ -213,12 +213,6 @@ function findParent(
   // restic: the newest snapshot with the same host and the same set of paths.
   const want = [...paths].sort().join('\0');
   return all.filter((s) => s.hostname === host && [...s.paths].sort().join('\0') === want).at(-1);
-}
-
-function nowGoTime(): string {
-  const ns = process.hrtime.bigint() % 1_000_000_000n;
-  const ms = BigInt(Date.now());
-  return formatGoTime(ms / 1000n, ((ms % 1000n) * 1_000_000n + (ns % 1_000_000n)) % 1_000_000_000n);
 }
 
 function goTimeOf(d: Date): string {

@@ -266,7 +266,10 @@ export class Archiver {
 
 /** restic sorts tree entries by the bytes of their names. */
 export function sortNames(names: string[]): string[] {
-  return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return names
+    .map((name) => ({ name, bytes: Buffer.from(name) }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map((e) => e.name);
 }
 
 function describe(err: unknown): string {

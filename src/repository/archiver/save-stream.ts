@@ -3,7 +3,7 @@
  * chunk to the background savers. Returns the content ids in order once every chunk is
  * hashed; the blobs themselves are stored when the InFlight set drains.
  */
-import { chunkStream, MIN_CHUNK } from '../chunker/chunker.js';
+import { chunkStream } from '../chunker/chunker.js';
 import { sha256Hex } from '../ids.js';
 import type { BlobWriter } from '../pack/blob-writer.js';
 import type { InFlight } from './in-flight.js';
@@ -29,17 +29,6 @@ export async function saveStream(
     onBytes(chunk.length);
   }
   return { content, size };
-}
-
-/** Saves a buffer that is known to be shorter than the minimum chunk: one blob. */
-export async function saveSmall(
-  writer: BlobWriter,
-  inflight: InFlight,
-  data: Buffer,
-): Promise<SavedContent> {
-  if (data.length >= MIN_CHUNK) throw new RangeError('saveSmall: buffer is not small');
-  if (data.length === 0) return { content: [], size: 0 };
-  return { content: [await saveChunk(writer, inflight, data)], size: data.length };
 }
 
 async function saveChunk(writer: BlobWriter, inflight: InFlight, chunk: Buffer) {

@@ -1,9 +1,8 @@
 /** check --read-data for one pack: hash, header against index, every blob decrypted. */
 import { mapLimit } from '../../core/concurrency.js';
-import type { BlobLocation } from '../blob.js';
-import { CIPHERTEXT_OVERHEAD } from '../crypto/master-key.js';
+import type { BlobLocation, PackedBlob } from '../blob.js';
 import { sha256Hex } from '../ids.js';
-import { decodeHeader, MAX_HEADER_SIZE } from '../pack/pack-header.js';
+import { headerFromTail } from '../pack/read-pack-header.js';
 import type { Repository } from '../repository.js';
 import type { CheckProblem } from './problem.js';
 
@@ -36,25 +35,12 @@ export async function verifyPackData(
   if (sha256Hex(data) !== packId) fail('content does not match its name (pack damaged)');
 
   // The header tells which blobs the pack really holds; compare with what the index claims.
-  let header: ReturnType<typeof decodeHeader> | undefined;
-  const headerLen = data.length >= 4 ? data.readUInt32LE(data.length - 4) : 0;
-  if (
-    headerLen < CIPHERTEXT_OVERHEAD ||
-    headerLen > MAX_HEADER_SIZE ||
-    headerLen > data.length - 4
-  ) {
-    fail(`header length ${headerLen} is impossible`);
-  } else {
-    const dataEnd = data.length - 4 - headerLen;
-    try {
-      header = decodeHeader(
-        repo.key.decrypt(data.subarray(dataEnd, data.length - 4)),
-        dataEnd,
-        packId,
-      );
-    } catch (err) {
-      fail(`header unreadable: ${(err as Error).message}`);
-    }
+  let header: PackedBlob[] | undefined;
+  try {
+    // The whole pack is in memory, so the tail always holds the header.
+    header = headerFromTail(repo.key, packId, data.length, data) as PackedBlob[];
+  } catch (err) {
+    fail(`header unreadable: ${(err as Error).message}`);
   }
   if (header) {
     const inHeader = new Map(header.map((b) => [b.type + b.id, b]));
