@@ -12,6 +12,7 @@ import { registerPlan } from './commands/plan.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSnapshots } from './commands/snapshots.js';
 import { registerUnlock } from './commands/unlock.js';
+import { registerWal } from './commands/wal.js';
 
 export const COMMANDS: readonly Register[] = [
   registerInit,
@@ -25,5 +26,6 @@ export const COMMANDS: readonly Register[] = [
   registerKey,
   registerUnlock,
   registerPlan,
+  registerWal,
   registerDemo,
 ];

@@ -20,6 +20,10 @@ export type ErrorCode =
   | 'PARTIAL' // the job finished but some inputs could not be read
   | 'CHECK_FAILED' // check found problems
   | 'IO' // an operating-system or backend I/O failure
+  | 'TOOL_FAILED' // an external tool (pg_dump, mariadb-dump, redis-cli…) failed or is missing
+  | 'UNREACHABLE' // a database server could not be reached or refused the login
+  | 'TARGET_IN_USE' // a restore target is a running server
+  | 'WAL_GAP' // the archived WAL does not reach the requested point
   | 'CANCELLED' // the operation was aborted (SIGINT, AbortSignal)
   | 'INTERNAL'; // a bug
 
@@ -66,6 +70,10 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   PARTIAL: 3,
   CHECK_FAILED: 1,
   IO: 1,
+  TOOL_FAILED: 1,
+  UNREACHABLE: 1,
+  TARGET_IN_USE: 1,
+  WAL_GAP: 1,
   CANCELLED: 130,
   INTERNAL: 1,
 };

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { isLifeboatError } from '../core/errors.js';
 import { compilePlan } from './compile-plan.js';
 import type { PlanIssue } from './issues.js';
+import type { DirectorySource, Plan } from './plan.js';
 
 type Raw = Record<string, unknown>;
 const DELETE = Symbol('delete');
@@ -100,8 +101,8 @@ test('a valid plan compiles with defaults applied and durations in ms', () => {
     exclude: [],
     oneFileSystem: false,
   });
-  assert.equal(plan.services['db']?.source.path, '/srv/db');
-  assert.equal(plan.services['db']?.source.oneFileSystem, true);
+  assert.equal(dirOf(plan, 'db').path, '/srv/db');
+  assert.equal(dirOf(plan, 'db').oneFileSystem, true);
   assert.equal('tier' in (plan.services['db'] ?? {}), false);
   assert.deepEqual(plan.serviceOrder, ['db', 'web']);
 });
@@ -113,7 +114,7 @@ test('the compiled plan is deeply frozen', () => {
     plan.repositories,
     plan.repositories['main']?.password,
     plan.services['db']?.source,
-    plan.services['db']?.source.exclude,
+    dirOf(plan, 'db').exclude,
     plan.services['web']?.dependsOn,
     plan.serviceOrder,
   ]) {
@@ -129,7 +130,7 @@ test('the compiled plan does not alias the raw input', () => {
   const plan = compilePlan(raw);
   edit(raw, ['services.db.tags', ['late']], ['services.db.source.exclude', []]);
   assert.deepEqual(plan.services['db']?.tags, ['prod']);
-  assert.deepEqual(plan.services['db']?.source.exclude, ['*.tmp']);
+  assert.deepEqual(dirOf(plan, 'db').exclude, ['*.tmp']);
   assert.equal(Object.isFrozen(raw['services']), false);
 });
 
@@ -371,3 +372,9 @@ test('all issues of a plan are reported together', () => {
     ['repositories.main.password', 'services.db.extra', 'services.web.source.path'],
   );
 });
+
+function dirOf(plan: Plan, name: string): DirectorySource {
+  const source = plan.services[name]?.source;
+  if (source?.type !== 'directory') throw new Error(`service ${name} is not a directory`);
+  return source;
+}

@@ -6,14 +6,16 @@ import { posix } from 'node:path';
 import { parseDuration } from './duration.js';
 import { formatPath, invalidPlanError, type PathIssue } from './issues.js';
 import type {
+  DatabaseConnection,
   Plan,
   PlanRepository,
   PlanService,
   PlanSource,
   PlanTier,
   RepositoryLocation,
+  SecretRef,
 } from './plan.js';
-import { planSchema, type RawPlan, type RawSource } from './schema.js';
+import { planSchema, type RawPlan, type RawSecretRef, type RawSource } from './schema.js';
 import { orderServices } from './service-graph.js';
 import { fromZodIssues } from './zod-issues.js';
 
@@ -59,7 +61,7 @@ function build(raw: RawPlan, issues: PathIssue[]): Plan {
       name,
       url: repo.url,
       location: parseLocation(repo.url),
-      password: 'env' in repo.password ? { env: repo.password.env } : { file: repo.password.file },
+      password: secretRef(repo.password),
       primary: name === primaryRepository,
     };
   }
@@ -178,7 +180,61 @@ function compileSource(source: RawSource): PlanSource {
         exclude: [...(source.exclude ?? [])],
         oneFileSystem: source.oneFileSystem ?? false,
       };
+    case 'postgres':
+      return {
+        type: 'postgres',
+        mode: source.mode ?? 'logical',
+        ...connection(source, 5432, 'postgres'),
+        user: source.user ?? 'postgres',
+        ...(source.databases ? { databases: [...source.databases] } : {}),
+        wal: {
+          mode: source.wal?.mode ?? 'archive',
+          slot: source.wal?.slot ?? 'lifeboat',
+          ...(source.wal?.spool ? { spool: normalisePath(source.wal.spool) } : {}),
+        },
+      };
+    case 'mariadb':
+      return {
+        type: 'mariadb',
+        ...connection(source, 3306, 'root'),
+        user: source.user ?? 'root',
+        ...(source.databases ? { databases: [...source.databases] } : {}),
+      };
+    case 'redis':
+      return { type: 'redis', ...connection({ ...source, user: source.username }, 6379) };
+    case 'mongodb':
+      return {
+        type: 'mongodb',
+        ...connection(source, 27017),
+        authenticationDatabase: source.authenticationDatabase ?? 'admin',
+        ...(source.databases ? { databases: [...source.databases] } : {}),
+      };
   }
+}
+
+function connection(
+  source: {
+    host?: string | undefined;
+    port?: number | undefined;
+    user?: string | undefined;
+    password?: RawSecretRef | undefined;
+    binDir?: string | undefined;
+  },
+  defaultPort: number,
+  defaultUser?: string,
+): DatabaseConnection {
+  const user = source.user ?? defaultUser;
+  return {
+    host: source.host ?? '127.0.0.1',
+    port: source.port ?? defaultPort,
+    ...(user === undefined ? {} : { user }),
+    ...(source.password ? { password: secretRef(source.password) } : {}),
+    ...(source.binDir ? { binDir: normalisePath(source.binDir) } : {}),
+  };
+}
+
+function secretRef(raw: RawSecretRef): SecretRef {
+  return 'env' in raw ? { env: raw.env } : { file: raw.file };
 }
 
 /** "/srv//app/" and "/srv/app" must be the same source, or snapshots would not line up. */

@@ -74,7 +74,12 @@ function assertOnly(
 test('the base plan parses, in dependency order', () => {
   const plan = parsePlanText(`${BASE.join('\n')}\n`, 'lifeboat.yaml');
   assert.deepEqual(plan.serviceOrder, ['db', 'web']);
-  assert.deepEqual(plan.services['web']?.source.exclude, ['*.tmp', 'cache/']);
+  assert.deepEqual(plan.services['web']?.source, {
+    type: 'directory',
+    path: '/srv/web',
+    exclude: ['*.tmp', 'cache/'],
+    oneFileSystem: false,
+  });
   assert.equal(plan.tiers['critical']?.rpoMs, 300_000);
   assert.ok(Object.isFrozen(plan.services['web']));
 });

@@ -40,7 +40,44 @@ export interface DirectorySource {
   readonly exclude: readonly string[];
   readonly oneFileSystem: boolean;
 }
-export type PlanSource = DirectorySource;
+/** Connection settings shared by the database sources; defaults applied. */
+export interface DatabaseConnection {
+  readonly host: string;
+  readonly port: number;
+  /** Absent only for Redis without an ACL user. */
+  readonly user?: string;
+  readonly password?: SecretRef;
+  /** Absolute directory of the engine's client tools, when not on PATH. */
+  readonly binDir?: string;
+}
+
+export interface PostgresSource extends DatabaseConnection {
+  readonly type: 'postgres';
+  readonly mode: 'logical' | 'physical';
+  readonly user: string;
+  /** Logical mode; undefined means every connectable database. */
+  readonly databases?: readonly string[];
+  readonly wal: { readonly mode: 'archive' | 'stream'; readonly slot: string; readonly spool?: string };
+}
+
+export interface MariadbSource extends DatabaseConnection {
+  readonly type: 'mariadb';
+  readonly user: string;
+  readonly databases?: readonly string[];
+}
+
+export interface RedisSource extends DatabaseConnection {
+  readonly type: 'redis';
+}
+
+export interface MongodbSource extends DatabaseConnection {
+  readonly type: 'mongodb';
+  readonly authenticationDatabase: string;
+  readonly databases?: readonly string[];
+}
+
+export type DatabaseSource = PostgresSource | MariadbSource | RedisSource | MongodbSource;
+export type PlanSource = DirectorySource | DatabaseSource;
 
 export interface PlanService {
   readonly name: string;

@@ -8,6 +8,12 @@
  * repository URLs grow schemes (sftp:, s3:), and new top-level sections are new keys.
  */
 import { z } from 'zod';
+import {
+  HOST_RULE,
+  IDENTIFIER_PATTERN,
+  IDENTIFIER_RULE,
+  isHost,
+} from '../core/identifiers.js';
 import { DURATION_HINT, tryParseDuration } from './duration.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -99,8 +105,99 @@ const directorySourceSchema = z
   })
   .describe('A directory tree on this machine.');
 
+// Names and hosts reach database tools; refuse anything a tool could read as an option,
+// a connection string, SQL or a config line (issue 3, "Bad input").
+const identifier = z
+  .string()
+  .max(63, 'must be at most 63 characters')
+  .regex(IDENTIFIER_PATTERN, IDENTIFIER_RULE);
+const host = z
+  .string()
+  .max(1024, 'is too long')
+  .refine((h) => isHost(h), HOST_RULE)
+  .describe('Host name, IP address, or an absolute Unix-socket directory.');
+const port = z.number().int().min(1).max(65535);
+
+const postgresSourceSchema = z
+  .strictObject({
+    type: z.literal('postgres').describe('A PostgreSQL cluster.'),
+    mode: z
+      .enum(['logical', 'physical'])
+      .optional()
+      .describe(
+        'logical (default): pg_dump per database plus globals. physical: pg_basebackup plus continuous WAL, for point-in-time recovery.',
+      ),
+    host: host.optional().describe('Default 127.0.0.1.'),
+    port: port.optional().describe('Default 5432.'),
+    user: identifier.optional().describe('Default postgres. Physical mode needs REPLICATION.'),
+    password: secretRefSchema.optional().describe('The login password, as { env } or { file }.'),
+    databases: z
+      .array(identifier)
+      .optional()
+      .describe('Logical mode: the databases to dump; default every connectable database.'),
+    binDir: absolutePath.optional().describe('Directory of the PostgreSQL client tools.'),
+    wal: z
+      .strictObject({
+        mode: z
+          .enum(['archive', 'stream'])
+          .optional()
+          .describe(
+            'archive (default): PostgreSQL calls `lifeboat wal push %p`. stream: `lifeboat wal stream` follows the server with pg_receivewal.',
+          ),
+        slot: identifier.optional().describe('Stream mode: the replication slot (default lifeboat).'),
+        spool: absolutePath
+          .optional()
+          .describe('Stream mode: local directory for pg_receivewal (default under /var/tmp).'),
+      })
+      .optional()
+      .describe('Physical mode: how WAL reaches the repository.'),
+  })
+  .describe('PostgreSQL: logical dumps or physical base backups with WAL.');
+
+const mariadbSourceSchema = z
+  .strictObject({
+    type: z.literal('mariadb').describe('A MariaDB or MySQL server.'),
+    host: host.optional().describe('Default 127.0.0.1.'),
+    port: port.optional().describe('Default 3306.'),
+    user: identifier.optional().describe('Default root.'),
+    password: secretRefSchema.optional(),
+    databases: z.array(identifier).optional().describe('Default every user database.'),
+    binDir: absolutePath.optional(),
+  })
+  .describe('MariaDB/MySQL: mariadb-dump --single-transaction per database.');
+
+const redisSourceSchema = z
+  .strictObject({
+    type: z.literal('redis').describe('A Redis server.'),
+    host: host.optional().describe('Default 127.0.0.1.'),
+    port: port.optional().describe('Default 6379.'),
+    username: identifier.optional().describe('ACL user name, if not the default user.'),
+    password: secretRefSchema.optional(),
+    binDir: absolutePath.optional(),
+  })
+  .describe('Redis: an RDB snapshot over the replication protocol.');
+
+const mongodbSourceSchema = z
+  .strictObject({
+    type: z.literal('mongodb').describe('A MongoDB server (untested: no server here).'),
+    host: host.optional().describe('Default 127.0.0.1.'),
+    port: port.optional().describe('Default 27017.'),
+    user: identifier.optional(),
+    password: secretRefSchema.optional(),
+    authenticationDatabase: identifier.optional().describe('Default admin.'),
+    databases: z.array(identifier).optional().describe('Default all databases.'),
+    binDir: absolutePath.optional(),
+  })
+  .describe('MongoDB: mongodump --archive.');
+
 const sourceSchema = z
-  .discriminatedUnion('type', [directorySourceSchema])
+  .discriminatedUnion('type', [
+    directorySourceSchema,
+    postgresSourceSchema,
+    mariadbSourceSchema,
+    redisSourceSchema,
+    mongodbSourceSchema,
+  ])
   .describe('What to back up; `type` selects the kind of source.');
 
 const serviceSchema = z.strictObject({

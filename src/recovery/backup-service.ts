@@ -7,6 +7,7 @@ import type { Progress } from '../core/ports.js';
 import type { Plan, PlanService } from '../plan/plan.js';
 import { resolveSecret } from '../plan/secrets.js';
 import { backupPaths, type BackupResult } from '../repository/backup.js';
+import { backupDatabase } from './database-backup.js';
 import { openRepository } from '../repository/open-repository.js';
 import type { CompressionMode } from '../repository/zstd.js';
 import type { Backend } from '../storage/backend.js';
@@ -52,6 +53,19 @@ export async function backupService(
       ...(options.compression ? { compression: options.compression } : {}),
     });
     const src = service.source;
+    if (src.type !== 'directory') {
+      const dbPassword = src.password ? await resolveSecret(src.password, options.env) : undefined;
+      const job = {
+        ...(options.progress ? { progress: options.progress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      };
+      const db = { ...service, source: src };
+      if (src.type === 'postgres' && src.mode === 'physical') {
+        const { backupBase } = await import('./postgres/physical-backup.js');
+        return await backupBase(repo, { ...db, source: src }, dbPassword, job);
+      }
+      return await backupDatabase(repo, db, dbPassword, job);
+    }
     return await backupPaths(repo, [src.path], {
       tags: serviceTags(service),
       excludes: src.exclude,

@@ -41,6 +41,11 @@ export interface BackupOptions {
   /** Skip parent detection and read everything. */
   force?: boolean;
   time?: Date;
+  /**
+   * Tags known only once the data is in (a base backup's stop LSN): called after every stream
+   * completed and before the snapshot is written; added to `tags`.
+   */
+  tagsAfter?: () => Promise<readonly string[]>;
   progress?: Progress;
   signal?: AbortSignal;
 }
@@ -83,48 +88,81 @@ export async function backupStream(
   filename: string,
   options: BackupOptions = {},
 ): Promise<BackupResult> {
-  if (filename === '' || filename.includes('/') || filename === '.' || filename === '..') {
-    throw new LifeboatError(
-      'INVALID_ARGUMENT',
-      `stdin filename "${filename}" must be a plain name`,
-    );
+  return backupStreams(repo, [{ name: filename, source }], options);
+}
+
+/** One named stream of a multi-stream backup (a database dump per database, a WAL segment). */
+export interface StreamPart {
+  readonly name: string;
+  readonly source: StreamSource;
+}
+
+/**
+ * Backs up several streams, read one after the other, as files in the root tree of one
+ * snapshot (paths `/<name>` each). If any stream throws (a dump tool failed), no snapshot is
+ * written: the job fails as a whole and earlier snapshots are untouched.
+ */
+export async function backupStreams(
+  repo: Repository,
+  parts: readonly StreamPart[],
+  options: BackupOptions = {},
+): Promise<BackupResult> {
+  const names = new Set<string>();
+  for (const { name } of parts) {
+    if (name === '' || name.includes('/') || name === '.' || name === '..' || name.includes('\0')) {
+      throw new LifeboatError('INVALID_ARGUMENT', `stream name "${name}" must be a plain name`);
+    }
+    if (names.has(name)) {
+      throw new LifeboatError('INVALID_ARGUMENT', `stream name "${name}" is used twice`);
+    }
+    names.add(name);
   }
-  return withBackupJob(repo, options, [`/${filename}`], async (writer, inflight, _p, pool) => {
+  if (parts.length === 0) {
+    throw new LifeboatError('INVALID_ARGUMENT', 'a stream backup needs at least one stream');
+  }
+  // Paths keep the production order (globals before databases): a restore replays it.
+  const paths = parts.map((p) => `/${p.name}`);
+  const streamOptions = { ...options, force: true };
+  return withBackupJob(repo, streamOptions, paths, async (writer, inflight, _p, pool) => {
     const counters = new ArchiveCounters();
     const progress = options.progress ?? silentProgress;
-    const onBytes = (n: number) => {
-      counters.bytesProcessed += n;
-      progress.update(counters.state(filename));
-    };
-    const saved =
-      'path' in source
-        ? await saveHashedChunks(writer, inflight, pool.chunkFile(source.path), onBytes)
-        : await saveStream(
-            writer,
-            inflight,
-            repo.config.chunkerPolynomial,
-            source,
-            onBytes,
-            options.signal,
-          );
-    counters.filesProcessed = 1;
-    counters.filesNew = 1;
-    const now = goTimeOf(new Date());
-    const node: TreeNode = {
-      name: filename,
-      type: 'file',
-      mode: 0o644,
-      mtime: now,
-      atime: now,
-      ctime: now,
-      uid: process.getuid?.() ?? 0,
-      gid: process.getgid?.() ?? 0,
-      user: currentUser(),
-      size: saved.size,
-      content: saved.content,
-    };
-    const tree = await saveTree(writer, inflight, [node]);
-    return { tree, paths: [`/${filename}`], counters };
+    const nodes: TreeNode[] = [];
+    for (const { name, source } of parts) {
+      const onBytes = (n: number) => {
+        counters.bytesProcessed += n;
+        progress.update(counters.state(name));
+      };
+      const saved =
+        'path' in source
+          ? await saveHashedChunks(writer, inflight, pool.chunkFile(source.path), onBytes)
+          : await saveStream(
+              writer,
+              inflight,
+              repo.config.chunkerPolynomial,
+              source,
+              onBytes,
+              options.signal,
+            );
+      counters.filesProcessed += 1;
+      counters.filesNew += 1;
+      const now = goTimeOf(new Date());
+      nodes.push({
+        name,
+        type: 'file',
+        mode: 0o644,
+        mtime: now,
+        atime: now,
+        ctime: now,
+        uid: process.getuid?.() ?? 0,
+        gid: process.getgid?.() ?? 0,
+        user: currentUser(),
+        size: saved.size,
+        content: saved.content,
+      });
+    }
+    nodes.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+    const tree = await saveTree(writer, inflight, nodes);
+    return { tree, paths, counters };
   });
 }
 
@@ -152,12 +190,14 @@ async function withBackupJob(
   const lock = await lockRepository(repo, false);
   try {
     await repo.loadIndex(options.signal);
-    const all = await loadAllSnapshots(repo, () => undefined);
     const host = options.hostname ?? hostname();
     const writer = new BlobWriter(repo, options.signal ? { signal: options.signal } : {});
     // Plaintext bytes handed to the blob writer and not yet packed (bench/: peak RSS vs restic).
     const inflight = new InFlight(IN_FLIGHT_BYTES);
-    const parent = options.force ? undefined : findParent(all, host, paths, options.parent);
+    // Only a tree backup has a parent; streams are read whole anyway, so skip the listing.
+    const parent = options.force
+      ? undefined
+      : findParent(await loadAllSnapshots(repo, () => undefined), host, paths, options.parent);
     const pool = new ChunkPool(repo.config.chunkerPolynomial, CHUNK_WORKERS);
     let done;
     try {
@@ -167,6 +207,7 @@ async function withBackupJob(
       await pool.close();
     }
     await writer.flush();
+    const tags = [...(options.tags ?? []), ...((await options.tagsAfter?.()) ?? [])];
     const snapshot: Snapshot = {
       // Go's RFC 3339 form (local offset, trimmed fraction), as restic writes it.
       time: goTimeOf(time),
@@ -178,7 +219,7 @@ async function withBackupJob(
       uid: process.getuid?.() ?? 0,
       gid: process.getgid?.() ?? 0,
       ...(options.excludes?.length ? { excludes: [...options.excludes] } : {}),
-      ...(options.tags?.length ? { tags: [...options.tags] } : {}),
+      ...(tags.length ? { tags } : {}),
       program_version: PROGRAM_VERSION,
     };
     const snapshotId = await repo.saveUnpacked(

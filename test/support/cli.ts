@@ -45,6 +45,8 @@ export interface RunOptions {
   cwd?: string;
   /** SIGKILL the child after this long (default 120 s); the result then has `signal` set. */
   timeoutMs?: number;
+  /** Run as this operating-system user (we are root; e.g. postgres, as archive_command runs). */
+  user?: { uid: number; gid: number };
 }
 
 export interface RunResult {
@@ -71,6 +73,7 @@ export async function lifeboat(args: string[], opts: RunOptions = {}): Promise<R
     cwd: opts.cwd ?? tmpdir(),
     env,
     stdio: [stdin ? stdin.fd : 'pipe', 'pipe', 'pipe'],
+    ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
   });
   const out: Buffer[] = [];
   const err: Buffer[] = [];

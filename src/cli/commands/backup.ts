@@ -1,3 +1,4 @@
+import type { PlanSource } from '../../plan/plan.js';
 import { existsSync, fstatSync } from 'node:fs';
 import { LifeboatError } from '../../core/errors.js';
 import { backupPaths, backupStream, type BackupResult } from '../../repository/backup.js';
@@ -37,7 +38,7 @@ export const registerBackup: Register = (program, wrap) => {
     .option('--force', 'read every file again, ignoring the parent snapshot')
     .option(
       '--plan <file>',
-      'back up services from this plan (default ./lifeboat.yaml when no repository is given)',
+      'back up services from this plan (default $LIFEBOAT_PLAN or ./lifeboat.yaml when no repository is given)',
     )
     .addHelpText(
       'after',
@@ -54,12 +55,11 @@ Exit codes: 0 ok, 3 snapshot written but some files could not be read, 1 failure
       wrap(async (ctx, items, flags) => {
         const f = flags as BackupFlags;
         const args = items as string[];
+        const noRepo = ctx.globals.repo === undefined && !ctx.env.LIFEBOAT_REPOSITORY;
         const planFile =
           f.plan ??
-          (ctx.globals.repo === undefined &&
-          !ctx.env.LIFEBOAT_REPOSITORY &&
-          existsSync('lifeboat.yaml')
-            ? 'lifeboat.yaml'
+          (noRepo
+            ? (ctx.env.LIFEBOAT_PLAN ?? (existsSync('lifeboat.yaml') ? 'lifeboat.yaml' : undefined))
             : undefined);
         if (planFile && !f.stdin) return backupPlan(ctx, planFile, args);
         return withRepository(ctx, async (repo) => {
@@ -107,7 +107,7 @@ async function backupPlan(ctx: CliContext, planFile: string, names: string[]) {
   const plan = await loadPlan(planFile);
   let exit = 0;
   for (const service of selectServices(plan, names)) {
-    ctx.output.info(`backing up service ${service.name} (${service.source.path})`);
+    ctx.output.info(`backing up service ${service.name} (${describeSource(service.source)})`);
     const result = await backupService(plan, service, {
       openBackend: (loc) => ctx.backend(loc),
       env: ctx.env,
@@ -151,4 +151,10 @@ function report(ctx: CliContext, r: BackupResult, service?: string): number {
   });
   // restic: exit code 3 when the snapshot was written but some source files were unreadable.
   return r.warnings.length > 0 ? 3 : 0;
+}
+
+function describeSource(source: PlanSource): string {
+  return source.type === 'directory'
+    ? source.path
+    : `${source.type} at ${source.host}:${String(source.port)}`;
 }

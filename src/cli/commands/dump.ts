@@ -1,6 +1,4 @@
-import { LifeboatError } from '../../core/errors.js';
-import { prefetchBlobs } from '../../repository/restorer/prefetch.js';
-import { findNode } from '../../repository/restorer/walk.js';
+import { openSnapshotFile } from '../../repository/snapshot-file.js';
 import { findSnapshot } from '../../repository/snapshot.js';
 import type { Register } from '../command-types.js';
 import { withRepository } from '../context.js';
@@ -12,24 +10,11 @@ export const registerDump: Register = (program, wrap) => {
     .argument('<snapshot>', 'snapshot id, unique prefix, or "latest"')
     .argument('<file>', 'path of the file inside the snapshot, e.g. /stdin or /etc/hosts')
     .action(
-      wrap(async (ctx, ref, file) => {
+      wrap(async (ctx, ref, path) => {
         await withRepository(ctx, async (repo) => {
-          await repo.loadIndex(ctx.signal);
           const snap = await findSnapshot(repo, ref as string);
-          const node = await findNode(repo, snap.tree, file as string, ctx.signal);
-          if (!node) {
-            throw new LifeboatError(
-              'NOT_FOUND',
-              `${String(file)} is not in snapshot ${snap.id.slice(0, 8)}`,
-            );
-          }
-          if (node.type !== 'file') {
-            throw new LifeboatError(
-              'INVALID_ARGUMENT',
-              `${String(file)} is a ${node.type}, not a file`,
-            );
-          }
-          for await (const buf of prefetchBlobs(repo, node.content ?? [], 4, ctx.signal)) {
+          const file = await openSnapshotFile(repo, snap, path as string, ctx.signal);
+          for await (const buf of file.content) {
             if (!process.stdout.write(buf)) {
               await new Promise((r) => process.stdout.once('drain', r));
             }

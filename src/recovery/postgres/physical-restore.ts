@@ -1,0 +1,229 @@
+/**
+ * Point-in-time recovery of a PostgreSQL service (issue 3): pick a base backup that can reach
+ * the target, check the archived WAL covers the way there, extract the base backup and bring
+ * the needed WAL out of the repository at the same time (in parallel, one process), write the
+ * recovery settings, start PostgreSQL and wait until it has promoted and accepts connections.
+ */
+import { chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { LifeboatError } from '../../core/errors.js';
+import type { Progress } from '../../core/ports.js';
+import type { OsUserIds } from '../../engines/os-user.js';
+import { extractTar } from '../../engines/postgres/extract.js';
+import type { RecoveryFacts } from '../../engines/postgres/recovery-log.js';
+import { writeRecoveryConfig, type RecoveryTarget } from '../../engines/postgres/recovery-config.js';
+import { isRunning, startServer, waitUntilPromoted } from '../../engines/postgres/server-control.js';
+import { formatLsn, parseLsn } from '../../engines/postgres/wal-names.js';
+import type { Repository } from '../../repository/repository.js';
+import { openSnapshotFile } from '../../repository/snapshot-file.js';
+import { loadSnapshot } from '../../repository/snapshot.js';
+import { fetchWalFiles } from '../wal/wal-fetch.js';
+import { BASE_FILE } from './base-backups.js';
+import { loadWalStatus, type BaseWithWindow } from './wal-status.js';
+
+export interface PitrRequest {
+  /** The data directory to create (or, with force, to replace). */
+  readonly dataDir: string;
+  readonly port: number;
+  readonly target: RecoveryTarget;
+  /** Stop just before (false) or just after (true, default) a time/LSN/xid target. */
+  readonly inclusive?: boolean;
+  /** Restore this base backup (snapshot id prefix) instead of choosing one. */
+  readonly base?: string;
+  readonly force: boolean;
+  readonly binDir: string;
+  /** The server runs as this user (we may be root; PostgreSQL refuses to run as root). */
+  readonly osUser?: OsUserIds;
+  /** Unix-socket directory for the restored server (default /tmp). */
+  readonly socketDir?: string;
+  /** listen_addresses of the restored server (default 127.0.0.1: it is a copy, not production). */
+  readonly listen?: string;
+  readonly progress?: Progress;
+  readonly signal?: AbortSignal;
+  readonly onStep?: (step: string) => void;
+}
+
+export interface PitrResult {
+  readonly baseSnapshot: string;
+  readonly walFiles: number;
+  readonly walBytes: number;
+  readonly logFile: string;
+  readonly pid: number;
+  readonly port: number;
+  readonly recovery: RecoveryFacts;
+  readonly timings: { readonly extractMs: number; readonly recoveryMs: number; readonly totalMs: number };
+}
+
+// The restore command runs under /bin/sh; the spool path must need no quoting beyond "…".
+const SAFE_PATH = /^\/[A-Za-z0-9_./@+-]*$/;
+
+export async function restorePitr(
+  repo: Repository,
+  service: string,
+  req: PitrRequest,
+): Promise<PitrResult> {
+  const started = Date.now();
+  const { signal } = req;
+  const step = req.onStep ?? (() => undefined);
+  const dataDir = resolve(req.dataDir);
+  if (!SAFE_PATH.test(dataDir)) {
+    throw new LifeboatError(
+      'INVALID_ARGUMENT',
+      `data directory ${JSON.stringify(dataDir)}: use letters, digits and _ . / @ + - only`,
+    );
+  }
+  const running = await isRunning(dataDir);
+  if (running !== null) {
+    throw new LifeboatError('TARGET_IN_USE', `${dataDir} belongs to a running server (pid ${String(running)}); stop it first`);
+  }
+  if (!req.force && (await nonEmpty(dataDir))) {
+    throw new LifeboatError('TARGET_NOT_EMPTY', `${dataDir} is not empty; use --force to replace it`);
+  }
+
+  await repo.loadIndex(signal);
+  const status = await loadWalStatus(repo, service, signal);
+  const chosen = chooseBase(status.bases, req);
+  const { window } = chosen;
+  checkReach(chosen, req.target);
+  step(
+    `base backup ${chosen.base.snapshotId.slice(0, 8)} (${chosen.base.time}); WAL ${window.firstSegment} … ${window.lastSegment ?? '-'}${window.endsInPartial ? ' (partial)' : ''}`,
+  );
+
+  const files = window.files;
+  await mkdir(dirname(dataDir), { recursive: true });
+  const spool = await mkdtemp(join(dirname(dataDir), `.${basename(dataDir)}-wal-`));
+  try {
+    if (req.osUser) await chown(spool, req.osUser.uid, req.osUser.gid);
+    const snap = await loadSnapshot(repo, chosen.base.snapshotId);
+    const tar = await openSnapshotFile(repo, snap, `/${BASE_FILE}`, signal);
+    const t0 = Date.now();
+    let walBytes = 0;
+    // The base backup and the WAL come out of the repository at the same time.
+    await Promise.all([
+      extractTar(tar.content, dataDir, {
+        force: req.force,
+        ...(req.osUser ? { owner: req.osUser } : {}),
+        ...(signal ? { signal } : {}),
+      }),
+      fetchWalFiles(repo, files, spool, {
+        concurrency: 4,
+        ...(req.osUser ? { owner: req.osUser } : {}),
+        ...(signal ? { signal } : {}),
+      }).then((n) => {
+        walBytes = n;
+      }),
+    ]);
+    const extractMs = Date.now() - t0;
+    step(`extracted ${dataDir} and ${String(files.length)} WAL files in ${(extractMs / 1000).toFixed(1)} s`);
+
+    const socketDir = req.socketDir ?? '/tmp';
+    await writeRecoveryConfig(dataDir, {
+      restoreCommand: `cp "${spool}/%f" "%p"`,
+      target: req.target,
+      ...(req.inclusive === undefined ? {} : { inclusive: req.inclusive }),
+      timeline: 'latest',
+      action: 'promote',
+      port: req.port,
+      listenAddresses: req.listen ?? '127.0.0.1',
+      socketDir,
+    });
+    const logFile = `${dataDir}.restore.log`;
+    const t1 = Date.now();
+    const server = await startServer(dataDir, {
+      binDir: req.binDir,
+      port: req.port,
+      socketDir,
+      logFile,
+      ...(req.osUser ? { osUser: req.osUser } : {}),
+    });
+    step(`started PostgreSQL (pid ${String(server.pid)}) on port ${String(req.port)}; replaying WAL`);
+    const recovery = await waitUntilPromoted(server, signal ? { signal } : {});
+    const recoveryMs = Date.now() - t1;
+    return {
+      baseSnapshot: chosen.base.snapshotId,
+      walFiles: files.length,
+      walBytes,
+      logFile,
+      pid: server.pid,
+      port: req.port,
+      recovery,
+      timings: { extractMs, recoveryMs, totalMs: Date.now() - started },
+    };
+  } finally {
+    await rm(spool, { recursive: true, force: true });
+  }
+}
+
+async function nonEmpty(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+function chooseBase(bases: readonly BaseWithWindow[], req: PitrRequest): BaseWithWindow {
+  if (bases.length === 0) {
+    throw new LifeboatError('NOT_FOUND', 'no base backup of this service: run `lifeboat backup <service>` first');
+  }
+  if (req.base !== undefined) {
+    const b = bases.find((x) => x.base.snapshotId.startsWith(req.base!));
+    if (!b) throw new LifeboatError('NOT_FOUND', `no base backup ${req.base} of this service`);
+    return b;
+  }
+  const usable = bases.filter((b) => b.consistent);
+  const t = req.target;
+  let candidates = usable;
+  if (t.kind === 'lsn') {
+    const lsn = parseLsn(t.lsn);
+    candidates = usable.filter((b) => b.base.stopLsn <= lsn);
+  } else if (t.kind === 'time') {
+    const when = parseTargetTime(t.time);
+    candidates = usable.filter((b) => (b.base.stopTime ?? Date.parse(b.base.time)) <= when);
+  }
+  const pick = candidates.at(-1);
+  if (!pick) {
+    const what = t.kind === 'lsn' ? `LSN ${t.lsn}` : t.kind === 'time' ? `time ${t.time}` : 'any target';
+    throw new LifeboatError(
+      'NOT_FOUND',
+      usable.length === 0
+        ? 'no base backup has the WAL it needs to become consistent (see `lifeboat wal verify`)'
+        : `no base backup ended before ${what}; the oldest usable one ends at ${formatLsn(usable[0]!.base.stopLsn)}`,
+    );
+  }
+  return pick;
+}
+
+/** Refuses, before anything is written, a target the archived WAL cannot reach. */
+function checkReach(chosen: BaseWithWindow, target: RecoveryTarget): void {
+  const w = chosen.window;
+  const gap = w.gaps[0];
+  const reach = `the archived WAL reaches ${w.endsInPartial ? `into ${w.lastSegment ?? '?'} (partial)` : `LSN ${formatLsn(w.endLsn)}`}`;
+  if (target.kind === 'latest' && gap) {
+    throw new LifeboatError(
+      'WAL_GAP',
+      `WAL segment ${gap.missing} is missing (${String(gap.count)} segment(s); WAL resumes at ${gap.resumesAt}): ${reach} and no further. Restore with --lsn ${formatLsn(w.endLsn)} (or an earlier target) to accept losing what follows the gap.`,
+      { details: { missing: gap.missing, endLsn: formatLsn(w.endLsn) } },
+    );
+  }
+  if (target.kind === 'lsn' && !w.endsInPartial && parseLsn(target.lsn) > w.endLsn) {
+    throw new LifeboatError(
+      'WAL_GAP',
+      `recovery target LSN ${target.lsn} is beyond the archived WAL: ${reach}${gap ? `; segment ${gap.missing} is missing` : ''}`,
+      { details: { endLsn: formatLsn(w.endLsn) } },
+    );
+  }
+}
+
+/** "2026-11-22 10:00:00.123+00" (PostgreSQL's form) as ms since the epoch. */
+export function parseTargetTime(text: string): number {
+  const iso = text
+    .trim()
+    .replace(' ', 'T')
+    .replace(/ ?([+-]\d{2})(:?(\d{2}))?$/, (_m, h: string, _c, mm: string | undefined) => `${h}:${mm ?? '00'}`);
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) {
+    throw new LifeboatError('INVALID_ARGUMENT', `recovery target time ${JSON.stringify(text)} is not a timestamp with a zone`);
+  }
+  return ms;
+}
