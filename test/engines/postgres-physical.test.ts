@@ -21,6 +21,7 @@ import {
   type RecoveryTarget,
 } from '../../src/engines/postgres/recovery-config.js';
 import {
+  isRunning,
   startServer,
   stopServer,
   waitUntilPromoted,

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { freePort, isPortOpen } from './free-port.js';
 import { postgresUser, run } from './os-user.js';
+import { startMariadb } from './mariadb.js';
 import { PG_BIN, pgRestoreSpot, startPostgres, startStandby } from './postgres.js';
+import { startRedis } from './redis.js';
 
 /** Asserts a server is gone: nothing on its port, its dir removed. */
 async function assertGone(port: number, dir: string): Promise<void> {
@@ -132,5 +134,82 @@ describe('postgres', () => {
       startPostgres({ conf: { shared_buffers: 'not-a-size' } }),
       /exited during startup[\s\S]*shared_buffers/,
     );
+  });
+});
+
+describe('mariadb', () => {
+  test('starts, answers over socket and TCP, keeps data across stop/start and kill', async () => {
+    let port = 0;
+    let baseDir = '';
+    {
+      const t0 = Date.now();
+      await using db = await startMariadb();
+      console.log(`mariadb started in ${Date.now() - t0} ms`);
+      ({ port, baseDir } = db);
+      assert.equal(await db.sql('SELECT CURRENT_USER()'), 'root@localhost');
+      await db.sql(
+        'CREATE DATABASE app; CREATE TABLE app.t (v TEXT); INSERT INTO app.t VALUES ("kept")',
+      );
+      assert.equal(await db.sql('SELECT v FROM t', 'app'), 'kept');
+      await assert.rejects(db.sql('SELECT * FROM app.missing'), /missing/);
+
+      // TCP with the password works; without it the server refuses.
+      const tcp = ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', 'root', '-N'];
+      const good = await run('mariadb', [...tcp, '-e', 'SELECT CURRENT_USER()'], {
+        env: { PATH: process.env['PATH'] ?? '', MYSQL_PWD: db.password },
+      });
+      assert.equal(good.stdout.trim(), 'root@127.0.0.1', good.stderr);
+      const bad = await run('mariadb', [...tcp, '-e', 'SELECT 1']);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /Access denied/);
+
+      await db.stop();
+      assert.equal(db.running, false);
+      assert.equal(await isPortOpen(port), false);
+      await db.start();
+      assert.equal(await db.sql('SELECT v FROM app.t'), 'kept');
+
+      await db.kill();
+      assert.equal(await isPortOpen(port), false);
+      await assert.rejects(db.sql('SELECT 1'));
+      await db.start(); // InnoDB crash recovery
+      assert.equal(await db.sql('SELECT v FROM app.t'), 'kept');
+    }
+    await assertGone(port, baseDir);
+  });
+});
+
+describe('redis', () => {
+  test('starts with a password, answers, kill really kills, disposal cleans up', async () => {
+    let port = 0;
+    let baseDir = '';
+    {
+      const t0 = Date.now();
+      await using r = await startRedis({ password: 'sec"ret \\x' });
+      console.log(`redis started in ${Date.now() - t0} ms`);
+      ({ port, baseDir } = r);
+      assert.equal(await r.cli('SET', 'k', 'v'), 'OK');
+      assert.equal(await r.cli('GET', 'k'), 'v');
+      const noAuth = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'GET', 'k']);
+      assert.match(noAuth.stdout + noAuth.stderr, /NOAUTH/);
+      const pid = (await r.cli('INFO', 'server')).match(/process_id:(\d+)/)?.[1];
+      assert.ok(pid !== undefined);
+      await r.kill();
+      assert.equal(r.running, false);
+      assert.equal(existsSync(`/proc/${pid}`), false);
+      assert.equal(await isPortOpen(port), false);
+    }
+    await assertGone(port, baseDir);
+  });
+
+  test('serves an existing RDB file from a given dir, keeps data across stop/start', async () => {
+    await using first = await startRedis();
+    await first.cli('SET', 'saved', 'yes');
+    await first.stop(); // SIGTERM saves dump.rdb
+    await using second = await startRedis({ dir: first.dir, dbfilename: 'dump.rdb' });
+    assert.equal(await second.cli('GET', 'saved'), 'yes');
+    await second.stop();
+    await second.start();
+    assert.equal(await second.cli('GET', 'saved'), 'yes');
   });
 });
