@@ -11,7 +11,8 @@ import type { Repository } from '../repository/repository.js';
 import type { CliContext } from './context.js';
 
 export function planFileOf(ctx: CliContext, flag: string | undefined): string {
-  const file = flag ?? ctx.env.LIFEBOAT_PLAN ?? (existsSync('lifeboat.yaml') ? 'lifeboat.yaml' : undefined);
+  const file =
+    flag ?? ctx.env.LIFEBOAT_PLAN ?? (existsSync('lifeboat.yaml') ? 'lifeboat.yaml' : undefined);
   if (!file) {
     throw new LifeboatError(
       'INVALID_ARGUMENT',

@@ -10,7 +10,8 @@ export const IDENTIFIER_RULE =
   'use 1 to 63 letters, digits, "_", "$", "." or "-", starting with a letter or "_"';
 
 /** A DNS name, IPv4 address, or IPv6 address (no brackets, no zone); never ends in "-". */
-export const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9.])?|[0-9A-Fa-f:.]{2,45})$/;
+export const HOST_PATTERN =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9.])?|[0-9A-Fa-f:.]{2,45})$/;
 
 /** A Unix-socket directory: absolute, printable, no quotes, "=", ".." or whitespace. */
 export const SOCKET_DIR_PATTERN = /^\/(?!.*\.\.)[A-Za-z0-9_./+@%-]{0,1023}$/;

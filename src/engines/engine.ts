@@ -49,5 +49,9 @@ export interface RestoreTarget {
    * target. Refuses (TARGET_NOT_EMPTY / TARGET_IN_USE) before changing anything when the target
    * already holds data and `force` was not set by the caller that created the target.
    */
-  restore(parts: readonly string[], read: PartReader, signal?: AbortSignal): Promise<RestoreOutcome>;
+  restore(
+    parts: readonly string[],
+    read: PartReader,
+    signal?: AbortSignal,
+  ): Promise<RestoreOutcome>;
 }

@@ -13,7 +13,10 @@ export interface OsUserIds {
 
 export function lookupOsUser(name: string, passwd = '/etc/passwd'): OsUserIds {
   if (!/^[a-z_][a-z0-9_-]{0,31}\$?$/i.test(name)) {
-    throw new LifeboatError('INVALID_ARGUMENT', `${JSON.stringify(name.slice(0, 40))} is not a user name`);
+    throw new LifeboatError(
+      'INVALID_ARGUMENT',
+      `${JSON.stringify(name.slice(0, 40))} is not a user name`,
+    );
   }
   for (const line of readFileSync(passwd, 'utf8').split('\n')) {
     const [user, , uid, gid] = line.split(':');

@@ -20,11 +20,14 @@ test('toolOutput yields stdout and completes on exit 0', async () => {
 });
 
 test('toolOutput throws with the exit code and stderr tail after partial output', async () => {
-  await assert.rejects(collect(toolOutput(sh('printf partial; echo "boom: db gone" >&2; exit 3', 'dump of app'))), (e: unknown) => {
-    assert.ok(isLifeboatError(e, 'TOOL_FAILED'));
-    assert.match(e.message, /^dump of app: \/bin\/sh exited with code 3: boom: db gone$/);
-    return true;
-  });
+  await assert.rejects(
+    collect(toolOutput(sh('printf partial; echo "boom: db gone" >&2; exit 3', 'dump of app'))),
+    (e: unknown) => {
+      assert.ok(isLifeboatError(e, 'TOOL_FAILED'));
+      assert.match(e.message, /^dump of app: \/bin\/sh exited with code 3: boom: db gone$/);
+      return true;
+    },
+  );
 });
 
 test('a tool killed by a signal is a failure, not a short backup', async () => {
@@ -40,7 +43,10 @@ test('a missing tool names the command', async () => {
 
 test('classify maps a failure to a better code', async () => {
   await assert.rejects(
-    runTool({ ...sh('echo "connection refused" >&2; exit 2'), classify: (s) => (s.includes('refused') ? 'UNREACHABLE' : undefined) }),
+    runTool({
+      ...sh('echo "connection refused" >&2; exit 2'),
+      classify: (s) => (s.includes('refused') ? 'UNREACHABLE' : undefined),
+    }),
     (e: unknown) => isLifeboatError(e, 'UNREACHABLE'),
   );
 });
@@ -60,6 +66,7 @@ test('runTool feeds stdin and returns stdout; LIFEBOAT_ secrets do not reach the
   process.env.LIFEBOAT_PASSWORD = 'secret-for-test';
   try {
     async function* input() {
+      await Promise.resolve();
       yield Buffer.from('a\n');
       yield Buffer.from('b\n');
     }
@@ -76,18 +83,28 @@ test('runTool: an input error kills the tool and is thrown', async () => {
     await Promise.resolve();
     throw new Error('repository read failed');
   }
-  await assert.rejects(runTool(sh('cat >/dev/null; sleep 5'), { input: input() }), /repository read failed/);
+  await assert.rejects(
+    runTool(sh('cat >/dev/null; sleep 5'), { input: input() }),
+    /repository read failed/,
+  );
 });
 
 test('runTool: a tool that exits before reading all input reports its own failure', async () => {
   async function* input() {
+    await Promise.resolve();
     for (let i = 0; i < 1000; i++) yield Buffer.alloc(65536);
   }
-  await assert.rejects(runTool(sh('head -c 10 >/dev/null; exit 4'), { input: input() }), /exited with code 4/);
+  await assert.rejects(
+    runTool(sh('head -c 10 >/dev/null; exit 4'), { input: input() }),
+    /exited with code 4/,
+  );
 });
 
 test('abort kills the tool and reports cancellation', async () => {
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 100);
-  await assert.rejects(runTool(sh('sleep 30'), { signal: ac.signal }), (e: unknown) => isLifeboatError(e, 'CANCELLED') || (e as Error).name === 'AbortError');
+  await assert.rejects(
+    runTool(sh('sleep 30'), { signal: ac.signal }),
+    (e: unknown) => isLifeboatError(e, 'CANCELLED') || (e as Error).name === 'AbortError',
+  );
 });

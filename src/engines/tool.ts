@@ -95,13 +95,22 @@ function start(cmd: ToolCommand, stdin: 'ignore' | 'pipe', signal?: AbortSignal)
   return { child, exited, stderr: () => tail };
 }
 
-function failure(cmd: ToolCommand, exit: Exit, stderr: string, signal?: AbortSignal): LifeboatError {
+function failure(
+  cmd: ToolCommand,
+  exit: Exit,
+  stderr: string,
+  signal?: AbortSignal,
+): LifeboatError {
   if (signal?.aborted) return new LifeboatError('CANCELLED', `${cmd.what}: cancelled`);
   const err = exit.error as NodeJS.ErrnoException | undefined;
   if (err?.code === 'ENOENT') {
-    return new LifeboatError('TOOL_FAILED', `${cmd.what}: ${cmd.command} is not installed or not on PATH`, {
-      details: { tool: cmd.command },
-    });
+    return new LifeboatError(
+      'TOOL_FAILED',
+      `${cmd.what}: ${cmd.command} is not installed or not on PATH`,
+      {
+        details: { tool: cmd.command },
+      },
+    );
   }
   const how =
     exit.signal !== null
@@ -139,7 +148,10 @@ function kill(child: ChildProcess): void {
  * Yields the tool's stdout. Completes normally only after the tool exited with status 0;
  * otherwise throws (TOOL_FAILED unless `classify` says better). Leaving the loop early kills it.
  */
-export async function* toolOutput(cmd: ToolCommand, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+export async function* toolOutput(
+  cmd: ToolCommand,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array> {
   const s = start(cmd, 'ignore', signal);
   let finished = false;
   try {
@@ -183,7 +195,8 @@ export async function runTool(
   let inputError: unknown;
   if (input !== undefined && s.child.stdin) {
     const stdin = s.child.stdin;
-    const source = typeof input === 'string' ? Readable.from([Buffer.from(input)]) : Readable.from(input);
+    const source =
+      typeof input === 'string' ? Readable.from([Buffer.from(input)]) : Readable.from(input);
     await pipeline(source, stdin).catch((e: unknown) => {
       const code = (e as NodeJS.ErrnoException).code;
       // EPIPE: the tool exited before reading everything; its exit status tells why.
@@ -194,7 +207,9 @@ export async function runTool(
     });
   }
   const exit = await s.exited;
-  if (inputError !== undefined) throw inputError;
+  if (inputError !== undefined) {
+    throw inputError instanceof Error ? inputError : new Error(String(inputError));
+  }
   if (!ok(exit)) throw failure(cmd, exit, s.stderr(), signal);
   return { stdout, stderr: s.stderr() };
 }

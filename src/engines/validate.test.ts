@@ -35,7 +35,10 @@ test('hosts: names, addresses and socket directories pass; hostile ones are refu
     assert.equal(checkHost('host', ok), ok);
   }
   for (const bad of [...hostile, '/tmp/../etc', 'evil-']) {
-    assert.throws(() => checkHost('host', bad), (e: unknown) => isLifeboatError(e, 'INVALID_ARGUMENT'));
+    assert.throws(
+      () => checkHost('host', bad),
+      (e: unknown) => isLifeboatError(e, 'INVALID_ARGUMENT'),
+    );
   }
   assert.throws(() => checkHost('host', '/tmp', false));
 });

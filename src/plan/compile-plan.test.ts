@@ -378,3 +378,73 @@ function dirOf(plan: Plan, name: string): DirectorySource {
   if (source?.type !== 'directory') throw new Error(`service ${name} is not a directory`);
   return source;
 }
+
+function withSource(source: Record<string, unknown>): Record<string, unknown> {
+  return {
+    version: 1,
+    repositories: { main: { url: '/srv/repo', password: { env: 'PW' } } },
+    services: { db: { source } },
+  };
+}
+
+test('database sources compile with defaults', () => {
+  const pg = compilePlan(withSource({ type: 'postgres' })).services['db']?.source;
+  assert.deepEqual(pg, {
+    type: 'postgres',
+    mode: 'logical',
+    host: '127.0.0.1',
+    port: 5432,
+    user: 'postgres',
+    wal: { mode: 'archive', slot: 'lifeboat' },
+  });
+  const phys = compilePlan(
+    withSource({
+      type: 'postgres',
+      mode: 'physical',
+      port: 5433,
+      password: { file: '/etc/pw' },
+      wal: { mode: 'stream' },
+    }),
+  ).services['db']?.source;
+  assert.equal(phys?.type === 'postgres' && phys.mode, 'physical');
+  assert.deepEqual(phys?.type === 'postgres' && phys.wal, { mode: 'stream', slot: 'lifeboat' });
+  assert.deepEqual(compilePlan(withSource({ type: 'redis', port: 6380 })).services['db']?.source, {
+    type: 'redis',
+    host: '127.0.0.1',
+    port: 6380,
+  });
+  assert.equal(compilePlan(withSource({ type: 'mariadb' })).services['db']?.source.type, 'mariadb');
+  assert.equal(compilePlan(withSource({ type: 'mongodb' })).services['db']?.source.type, 'mongodb');
+});
+
+test('hostile database names, users and hosts are plan errors naming the path', () => {
+  const hostile = ['-fx', "x' OR 1=1", 'host=evil dbname=postgres', 'app\nDROP', 'a'.repeat(65536)];
+  for (const bad of hostile) {
+    for (const [key, value, path] of [
+      ['databases', [bad], 'services.db.source.databases[0]'],
+      ['user', bad, 'services.db.source.user'],
+      ['host', bad, 'services.db.source.host'],
+    ] as const) {
+      assert.throws(
+        () => compilePlan(withSource({ type: 'postgres', [key]: value })),
+        (e: unknown) => {
+          assert.ok(isLifeboatError(e, 'INVALID_PLAN'));
+          const issues = e.details['issues'] as PlanIssue[];
+          assert.ok(
+            issues.some((i) => i.path === path),
+            `${JSON.stringify(bad.slice(0, 20))} as ${key}: ${JSON.stringify(issues)}`,
+          );
+          assert.ok(e.message.length < 2000, 'a 64 KiB input is not echoed whole');
+          return true;
+        },
+      );
+    }
+  }
+});
+
+test('an inline database password is refused', () => {
+  assert.throws(
+    () => compilePlan(withSource({ type: 'postgres', password: 'hunter2' })),
+    /inline passwords are not allowed/,
+  );
+});

@@ -57,7 +57,11 @@ export interface PostgresSource extends DatabaseConnection {
   readonly user: string;
   /** Logical mode; undefined means every connectable database. */
   readonly databases?: readonly string[];
-  readonly wal: { readonly mode: 'archive' | 'stream'; readonly slot: string; readonly spool?: string };
+  readonly wal: {
+    readonly mode: 'archive' | 'stream';
+    readonly slot: string;
+    readonly spool?: string;
+  };
 }
 
 export interface MariadbSource extends DatabaseConnection {

@@ -8,12 +8,7 @@
  * repository URLs grow schemes (sftp:, s3:), and new top-level sections are new keys.
  */
 import { z } from 'zod';
-import {
-  HOST_RULE,
-  IDENTIFIER_PATTERN,
-  IDENTIFIER_RULE,
-  isHost,
-} from '../core/identifiers.js';
+import { HOST_RULE, IDENTIFIER_PATTERN, IDENTIFIER_RULE, isHost } from '../core/identifiers.js';
 import { DURATION_HINT, tryParseDuration } from './duration.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -144,7 +139,9 @@ const postgresSourceSchema = z
           .describe(
             'archive (default): PostgreSQL calls `lifeboat wal push %p`. stream: `lifeboat wal stream` follows the server with pg_receivewal.',
           ),
-        slot: identifier.optional().describe('Stream mode: the replication slot (default lifeboat).'),
+        slot: identifier
+          .optional()
+          .describe('Stream mode: the replication slot (default lifeboat).'),
         spool: absolutePath
           .optional()
           .describe('Stream mode: local directory for pg_receivewal (default under /var/tmp).'),

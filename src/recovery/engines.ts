@@ -34,7 +34,6 @@ export function pgConnectionOf(source: PostgresSource, password: string | undefi
 }
 
 export function dumpSourceFor(source: DatabaseSource, password: string | undefined): DumpSource {
-  const pw = password === undefined ? {} : { password };
   switch (source.type) {
     case 'postgres':
       if (source.mode === 'physical') {

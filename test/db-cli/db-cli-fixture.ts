@@ -92,7 +92,8 @@ export async function dbCliRepo(prefix: string): Promise<DbCliRepo> {
     run: (args, opts = {}) => {
       // --plan goes right after the subcommand(s), so the plan path is in the process's argv
       // (findTool relies on it) and no ./lifeboat.yaml lookup decides anything.
-      const at = args[0] === 'wal' ? 2 : 1;
+      const cmd = args.findIndex((a) => !a.startsWith('-'));
+      const at = cmd + (args[cmd] === 'wal' ? 2 : 1);
       const argv = [...args.slice(0, at), '--plan', plan, ...args.slice(at)];
       return lifeboat(argv, { cwd: dir, ...opts });
     },

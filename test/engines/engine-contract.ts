@@ -7,7 +7,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isLifeboatError } from '../../src/core/errors.js';
-import type { BackupPart, DumpSource, PartReader, RestoreTarget } from '../../src/engines/engine.js';
+import type {
+  BackupPart,
+  DumpSource,
+  PartReader,
+  RestoreTarget,
+} from '../../src/engines/engine.js';
 
 /** A source server with data in it, and a fresh, empty target; both torn down on dispose. */
 export interface EngineSetup extends AsyncDisposable {
@@ -44,6 +49,7 @@ export function readerOf(parts: Map<string, Buffer>): PartReader {
     const data = parts.get(name);
     if (!data) throw new Error(`no part ${name}`);
     return (async function* () {
+      await Promise.resolve();
       // Hand the bytes over in pieces, as the repository does.
       for (let i = 0; i < data.length; i += 1 << 20) yield data.subarray(i, i + (1 << 20));
     })();

@@ -19,6 +19,7 @@ import { dumpAll, engineContract, readerOf, type EngineSetup } from './engine-co
 const BIG_ROWS = 120_000;
 
 const FILL = String.raw`
+SET NAMES utf8mb4;
 CREATE DATABASE app CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE DATABASE shop CHARACTER SET latin1;
 USE app;

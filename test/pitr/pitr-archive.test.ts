@@ -24,7 +24,9 @@ describe('PITR from archive_command WAL', { timeout: 600_000 }, () => {
 
   before(async () => {
     s = await pitrSetup({ archive: true });
-    await s.pg.psql('CREATE TABLE marks (phase int NOT NULL, n int NOT NULL, at timestamptz DEFAULT clock_timestamp())');
+    await s.pg.psql(
+      'CREATE TABLE marks (phase int NOT NULL, n int NOT NULL, at timestamptz DEFAULT clock_timestamp())',
+    );
     await s.ok(['backup', 'db']);
     for (let phase = 1; phase <= 3; phase++) {
       // One transaction per phase; its xid is the xid target.
@@ -33,7 +35,9 @@ describe('PITR from archive_command WAL', { timeout: 600_000 }, () => {
       );
       const lsn = await s.pg.psql('SELECT pg_current_wal_lsn()');
       await sleep(300);
-      const time = await s.pg.psql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'");
+      const time = await s.pg.psql(
+        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'",
+      );
       await sleep(300);
       const name = `phase${String(phase)}`;
       await s.pg.psql(`SELECT pg_create_restore_point('${name}')`);
@@ -50,12 +54,18 @@ describe('PITR from archive_command WAL', { timeout: 600_000 }, () => {
   async function restoredPhases(flags: string[]): Promise<string> {
     const { result, spot } = await s.restore(flags);
     await using _spot = spot;
-    assert.equal(result.code, 0, `restore ${flags.join(' ')} failed:\n${result.stderr}\n${result.stdout}`);
+    assert.equal(
+      result.code,
+      0,
+      `restore ${flags.join(' ')} failed:\n${result.stderr}\n${result.stdout}`,
+    );
     try {
       return await spot.psql('SELECT phase, count(*) FROM marks GROUP BY phase ORDER BY phase');
     } catch (e) {
       const log = await readFile(`${spot.dataDir}.restore.log`, 'utf8').catch(() => '(no log)');
-      throw new Error(`${(e as Error).message}\nrestore output:\n${result.stdout}\nserver log:\n${log.slice(-3000)}`);
+      throw new Error(
+        `${(e as Error).message}\nrestore output:\n${result.stdout}\nserver log:\n${log.slice(-3000)}`,
+      );
     }
   }
 
@@ -100,6 +110,9 @@ describe('PITR from archive_command WAL', { timeout: 600_000 }, () => {
 
   test('wal verify reports a healthy window', async () => {
     const out = await s.ok(['wal', 'verify', 'db']);
-    assert.match(out, /recoverable from [0-9A-F]+\/[0-9A-F]+ to [0-9A-F]+\/[0-9A-F]+ on timeline 1/);
+    assert.match(
+      out,
+      /recoverable from [0-9A-F]+\/[0-9A-F]+ to [0-9A-F]+\/[0-9A-F]+ on timeline 1/,
+    );
   });
 });

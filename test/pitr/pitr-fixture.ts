@@ -8,7 +8,12 @@ import { chown, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LIFEBOAT_BIN, lifeboat, type RunResult } from '../support/cli.js';
 import { postgresUser, tempDirFor } from '../support/os-user.js';
-import { pgRestoreSpot, startPostgres, type PgOptions, type PgServer } from '../support/postgres.js';
+import {
+  pgRestoreSpot,
+  startPostgres,
+  type PgOptions,
+  type PgServer,
+} from '../support/postgres.js';
 import { rm } from 'node:fs/promises';
 
 export interface PitrSetup extends AsyncDisposable {
@@ -20,10 +25,16 @@ export interface PitrSetup extends AsyncDisposable {
   /** Same, but asserts exit 0 and returns stdout. */
   ok(args: string[], timeoutMs?: number): Promise<string>;
   /** Restores the service into a fresh spot with the given target flags; returns the spot. */
-  restore(flags: string[]): Promise<{ result: RunResult; spot: Awaited<ReturnType<typeof pgRestoreSpot>> }>;
+  restore(
+    flags: string[],
+  ): Promise<{ result: RunResult; spot: Awaited<ReturnType<typeof pgRestoreSpot>> }>;
 }
 
-export async function pitrSetup(opts: { archive: boolean; conf?: Record<string, string>; pg?: PgOptions }): Promise<PitrSetup> {
+export async function pitrSetup(opts: {
+  archive: boolean;
+  conf?: Record<string, string>;
+  pg?: PgOptions;
+}): Promise<PitrSetup> {
   const user = postgresUser();
   const dir = await tempDirFor(user, 'lifeboat-pitr-');
   const repo = join(dir, 'repo');
@@ -65,7 +76,11 @@ export async function pitrSetup(opts: { archive: boolean; conf?: Record<string, 
     lifeboat(args, { user, cwd: dir, timeoutMs, env: { LIFEBOAT_PLAN: plan } });
   const ok = async (args: string[], timeoutMs?: number) => {
     const r = await run(args, timeoutMs);
-    assert.equal(r.code, 0, `lifeboat ${args.join(' ')} failed (${String(r.code)}):\n${r.stderr}\n${r.stdout}`);
+    assert.equal(
+      r.code,
+      0,
+      `lifeboat ${args.join(' ')} failed (${String(r.code)}):\n${r.stderr}\n${r.stdout}`,
+    );
     return r.stdout;
   };
   const init = await lifeboat(['-r', repo, 'init'], {
@@ -107,7 +122,9 @@ export async function archiveAll(pg: PgServer, timeoutMs = 60_000): Promise<void
   const last = await pg.psql('SELECT pg_walfile_name(pg_switch_wal())');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const row = await pg.psql("SELECT coalesce(last_archived_wal, ''), coalesce(last_failed_wal, '') FROM pg_stat_archiver");
+    const row = await pg.psql(
+      "SELECT coalesce(last_archived_wal, ''), coalesce(last_failed_wal, '') FROM pg_stat_archiver",
+    );
     const [archived] = row.split('|');
     if (archived !== undefined && archived >= last) return;
     if (Date.now() > deadline) throw new Error(`WAL ${last} not archived in time: ${row}`);

@@ -17,10 +17,24 @@ export interface Workload {
 }
 
 export async function startWorkload(pg: PgServer, everyMs = 10): Promise<Workload> {
-  await pg.psql('CREATE TABLE IF NOT EXISTS rpo (n int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
+  await pg.psql(
+    'CREATE TABLE IF NOT EXISTS rpo (n int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())',
+  );
   const child = spawn(
     `${PG_BIN}/psql`,
-    ['-X', '-A', '-t', '-q', '-h', pg.socketDir, '-p', String(pg.port), '-U', 'postgres', 'postgres'],
+    [
+      '-X',
+      '-A',
+      '-t',
+      '-q',
+      '-h',
+      pg.socketDir,
+      '-p',
+      String(pg.port),
+      '-U',
+      'postgres',
+      'postgres',
+    ],
     { stdio: ['pipe', 'pipe', 'ignore'], uid: pg.osUser.uid, gid: pg.osUser.gid },
   );
   const acked = new Map<number, number>();

@@ -204,6 +204,7 @@ class PgInstance implements PgServer {
   private passwordSet: boolean;
   private disposed = false;
   private readonly unregisterDir: () => void;
+  private readonly onDispose: (() => Promise<void>) | undefined;
 
   constructor(
     readonly baseDir: string,
@@ -217,8 +218,6 @@ class PgInstance implements PgServer {
     this.onDispose = opts.onDispose;
     this.unregisterDir = removeAtExit(baseDir);
   }
-
-  private readonly onDispose: (() => Promise<void>) | undefined;
 
   get dataDir(): string {
     return join(this.baseDir, 'data');

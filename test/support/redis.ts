@@ -23,7 +23,9 @@ export interface RedisServer extends AsyncDisposable {
   readonly password: string | undefined;
   /**
    * `redis-cli -h 127.0.0.1 -p port <args>` (auth through REDISCLI_AUTH, never argv); resolves
-   * with stdout minus its final newline; throws when redis-cli exits non-zero.
+   * with stdout minus its final newline; throws when redis-cli exits non-zero (cannot
+   * connect). An error reply (WRONGTYPE…, NOAUTH…) does NOT throw: redis-cli prints it to
+   * stdout and exits 0, so assert on the text.
    */
   cli(...args: string[]): Promise<string>;
   /** SIGTERM: Redis saves the RDB if save points are configured (the default), then exits. */

@@ -213,3 +213,27 @@ describe('redis', () => {
     assert.equal(await second.cli('GET', 'saved'), 'yes');
   });
 });
+
+describe('exit reaper', () => {
+  test('a process that exits without disposing leaves no server and no dir behind', async () => {
+    const redisModule = new URL('./redis.js', import.meta.url).href;
+    const script = `
+      import { startRedis } from ${JSON.stringify(redisModule)};
+      const r = await startRedis();
+      console.log(JSON.stringify({ port: r.port, dir: r.baseDir, pid: (await r.cli('INFO', 'server')).match(/process_id:(\\d+)/)[1] }));
+      process.exitCode = 3; // falls off the end: no disposal`;
+    const child = await run(process.execPath, ['--input-type=module', '-e', script]);
+    assert.equal(child.code, 3, child.stderr);
+    const { port, dir, pid } = JSON.parse(child.stdout) as {
+      port: number;
+      dir: string;
+      pid: string;
+    };
+    assert.equal(
+      existsSync(`/proc/${pid}`),
+      false,
+      `redis-server ${pid} survived its test process`,
+    );
+    await assertGone(port, dir);
+  });
+});

@@ -71,7 +71,10 @@ export async function restoreService(
     const { newestBinDir } = await import('../../engines/postgres/connection.js');
     const binDir = src.binDir ?? newestBinDir();
     if (!binDir) {
-      throw new LifeboatError('TOOL_FAILED', 'no PostgreSQL server binaries found: set binDir in the plan');
+      throw new LifeboatError(
+        'TOOL_FAILED',
+        'no PostgreSQL server binaries found: set binDir in the plan',
+      );
     }
     const osUser = serverUser(f.osUser);
     const r = await withServiceRepo(ctx, plan, service, (repo) =>
@@ -95,7 +98,9 @@ export async function restoreService(
     ctx.output.text(
       `restored ${service.name} into ${f.to}: PostgreSQL (pid ${String(r.pid)}) is promoted and accepts connections on port ${String(r.port)}` +
         `\n  base ${r.baseSnapshot.slice(0, 8)}, ${String(r.walFiles)} WAL files; ${r.recovery.stoppedAt ?? 'replayed all archived WAL'}` +
-        (r.recovery.lastTransactionTime ? `\n  last transaction: ${r.recovery.lastTransactionTime}` : '') +
+        (r.recovery.lastTransactionTime
+          ? `\n  last transaction: ${r.recovery.lastTransactionTime}`
+          : '') +
         `\n  extract ${(t.extractMs / 1000).toFixed(1)} s, recovery ${(t.recoveryMs / 1000).toFixed(1)} s, total ${(t.totalMs / 1000).toFixed(1)} s; log ${r.logFile}`,
     );
     ctx.output.record('summary', { command: 'restore', service: service.name, target, ...r });

@@ -15,18 +15,33 @@ export const registerRestore: Register = (program, wrap) => {
     .description('restore a snapshot into a directory, or a service of the plan (--to)')
     .argument('<snapshot|service>', 'snapshot id, unique prefix or "latest"; with --to, a service')
     .option('-t, --target <dir>', 'directory to restore into (created if missing)')
-    .option('--to <target>', 'service mode: host:port of a server, or a directory (Redis, PostgreSQL physical)')
+    .option(
+      '--to <target>',
+      'service mode: host:port of a server, or a directory (Redis, PostgreSQL physical)',
+    )
     .option('--plan <file>', 'service mode: the plan (default $LIFEBOAT_PLAN or ./lifeboat.yaml)')
     .option('--time <timestamp>', 'PITR: recover up to this time, e.g. "2026-11-22 10:00:00+00"')
     .option('--lsn <lsn>', 'PITR: recover up to this WAL position, e.g. 0/5000028')
     .option('--xid <xid>', 'PITR: recover up to this transaction id')
     .option('--name <name>', 'PITR: recover up to this restore point (pg_create_restore_point)')
     .option('--exclusive', 'PITR: stop just before the --time/--lsn/--xid target')
-    .option('--port <port>', 'service mode: port of the restored server (Redis, PostgreSQL physical)')
-    .option('--socket-dir <dir>', 'PITR: Unix-socket directory of the restored server (default /tmp)')
-    .option('--os-user <name>', 'PITR: run the restored server as this user (default postgres as root)')
+    .option(
+      '--port <port>',
+      'service mode: port of the restored server (Redis, PostgreSQL physical)',
+    )
+    .option(
+      '--socket-dir <dir>',
+      'PITR: Unix-socket directory of the restored server (default /tmp)',
+    )
+    .option(
+      '--os-user <name>',
+      'PITR: run the restored server as this user (default postgres as root)',
+    )
     .option('--user <name>', 'service mode: the login on the target (default: the source user)')
-    .option('--jobs <n>', 'PostgreSQL logical: pg_restore parallel jobs (spools each dump to a temp file)')
+    .option(
+      '--jobs <n>',
+      'PostgreSQL logical: pg_restore parallel jobs (spools each dump to a temp file)',
+    )
     .option('--snapshot <id>', 'service mode: restore this backup instead of the newest')
     .option('--force', 'service mode: replace existing data in the target')
     .option(

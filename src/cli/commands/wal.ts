@@ -32,7 +32,11 @@ failure, or different bytes under the same name, exits non-zero so PostgreSQL re
     )
     .action(
       wrap(async (ctx, name, file, flags) => {
-        const { plan, service } = await physicalService(ctx, (flags as PlanFlag).plan, name as string);
+        const { plan, service } = await physicalService(
+          ctx,
+          (flags as PlanFlag).plan,
+          name as string,
+        );
         const { pushWalFile } = await import('../../recovery/wal/wal-push.js');
         const r = await withServiceRepo(ctx, plan, service, (repo) =>
           pushWalFile(repo, service.name, file as string, { signal: ctx.signal }),
@@ -53,18 +57,27 @@ failure, or different bytes under the same name, exits non-zero so PostgreSQL re
     .description('report the recoverable window of each base backup and any WAL gap or fork')
     .argument('<service>', 'the PostgreSQL service of the plan')
     .option('--plan <file>', 'the plan (default $LIFEBOAT_PLAN or ./lifeboat.yaml)')
-    .addHelpText('after', '\nExit 0 when the newest base backup is restorable and its WAL has no gap; 1 otherwise.')
+    .addHelpText(
+      'after',
+      '\nExit 0 when the newest base backup is restorable and its WAL has no gap; 1 otherwise.',
+    )
     .action(
       wrap(async (ctx, name, flags) => {
-        const { plan, service } = await physicalService(ctx, (flags as PlanFlag).plan, name as string);
-        const { loadWalStatus, describeWalStatus } = await import('../../recovery/postgres/wal-status.js');
+        const { plan, service } = await physicalService(
+          ctx,
+          (flags as PlanFlag).plan,
+          name as string,
+        );
+        const { loadWalStatus, describeWalStatus } =
+          await import('../../recovery/postgres/wal-status.js');
         const status = await withServiceRepo(ctx, plan, service, async (repo) => {
           await repo.loadIndex(ctx.signal);
           return loadWalStatus(repo, service.name, ctx.signal);
         });
         for (const line of describeWalStatus(status)) ctx.output.text(line);
         const newest = status.bases.at(-1);
-        const healthy = newest !== undefined && newest.consistent && newest.window.gaps.length === 0;
+        const healthy =
+          newest !== undefined && newest.consistent && newest.window.gaps.length === 0;
         ctx.output.record('summary', {
           command: 'wal verify',
           service: service.name,
@@ -131,14 +144,17 @@ streaming for good, or the server keeps WAL for it forever.`,
             intervalMs,
             signal: ctx.signal,
             onEvent: (e) => {
-              if (e.type === 'stored') ctx.output.info(`stored ${e.name} (${formatBytes(e.bytes)})`);
+              if (e.type === 'stored')
+                ctx.output.info(`stored ${e.name} (${formatBytes(e.bytes)})`);
               else if (e.type === 'error') ctx.output.warn(e.name, e.message);
               else ctx.output.info(`receiver ${e.state}: ${e.message}`);
               ctx.output.record('event', { ...e, event: e.type });
             },
           }),
         );
-        ctx.output.text(`stopped: ${String(r.stored)} WAL files and ${String(r.partialsStored)} partial updates stored`);
+        ctx.output.text(
+          `stopped: ${String(r.stored)} WAL files and ${String(r.partialsStored)} partial updates stored`,
+        );
         ctx.output.record('summary', { command: 'wal stream', service: service.name, ...r });
         return 0;
       }),

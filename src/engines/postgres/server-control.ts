@@ -19,7 +19,7 @@ import { runTool } from '../tool.js';
 import { checkPort } from '../validate.js';
 import { classifyRecoveryLog, recoveryFacts, type RecoveryFacts } from './recovery-log.js';
 
-export interface OsUserIds {
+export interface ProcessOwner {
   readonly uid: number;
   readonly gid: number;
 }
@@ -33,7 +33,7 @@ export interface StartOptions {
   /** Appended to; the server's whole output goes here. */
   readonly logFile: string;
   /** Run as this user; by default the data directory's owner when we are root. */
-  readonly osUser?: OsUserIds;
+  readonly osUser?: ProcessOwner;
   /** Extra environment for the server and so for restore_command (LIFEBOAT_* are not inherited). */
   readonly env?: Readonly<Record<string, string>>;
   /** How long the postmaster may take to create postmaster.pid (default 60 s). */
@@ -51,7 +51,7 @@ export interface StartedServer {
   readonly logFile: string;
   /** Size of logFile before the start: this run's output begins here. */
   readonly logOffset: number;
-  readonly osUser: OsUserIds | undefined;
+  readonly osUser: ProcessOwner | undefined;
 }
 
 /**
@@ -79,8 +79,8 @@ export async function isRunning(dataDir: string): Promise<number | null> {
 /** The user to run server tools as: given, or the data directory's owner when we are root. */
 async function runAs(
   dataDir: string,
-  osUser: OsUserIds | undefined,
-): Promise<OsUserIds | undefined> {
+  osUser: ProcessOwner | undefined,
+): Promise<ProcessOwner | undefined> {
   if (osUser || process.getuid?.() !== 0) return osUser;
   const st = await stat(dataDir);
   return { uid: st.uid, gid: st.gid };
@@ -261,7 +261,7 @@ export async function waitUntilPromoted(
 export async function stopServer(
   dataDir: string,
   mode: 'smart' | 'fast' | 'immediate',
-  opts: { binDir: string; osUser?: OsUserIds; timeoutSeconds?: number; signal?: AbortSignal },
+  opts: { binDir: string; osUser?: ProcessOwner; timeoutSeconds?: number; signal?: AbortSignal },
 ): Promise<void> {
   if ((await isRunning(dataDir)) === null) return;
   const user = await runAs(dataDir, opts.osUser);

@@ -39,10 +39,7 @@ function tagValue(s: StoredSnapshot, key: string): string | undefined {
 }
 
 /** Base backups of the service, oldest first; snapshots with unreadable tags are skipped. */
-export function baseBackupsOf(
-  snapshots: readonly StoredSnapshot[],
-  service: string,
-): BaseBackup[] {
+export function baseBackupsOf(snapshots: readonly StoredSnapshot[], service: string): BaseBackup[] {
   const out: BaseBackup[] = [];
   for (const s of snapshots) {
     const tags = s.tags ?? [];

@@ -11,8 +11,15 @@ import type { Progress } from '../../core/ports.js';
 import type { OsUserIds } from '../../engines/os-user.js';
 import { extractTar } from '../../engines/postgres/extract.js';
 import type { RecoveryFacts } from '../../engines/postgres/recovery-log.js';
-import { writeRecoveryConfig, type RecoveryTarget } from '../../engines/postgres/recovery-config.js';
-import { isRunning, startServer, waitUntilPromoted } from '../../engines/postgres/server-control.js';
+import {
+  writeRecoveryConfig,
+  type RecoveryTarget,
+} from '../../engines/postgres/recovery-config.js';
+import {
+  isRunning,
+  startServer,
+  waitUntilPromoted,
+} from '../../engines/postgres/server-control.js';
 import { formatLsn, parseLsn } from '../../engines/postgres/wal-names.js';
 import type { Repository } from '../../repository/repository.js';
 import { openSnapshotFile } from '../../repository/snapshot-file.js';
@@ -51,7 +58,11 @@ export interface PitrResult {
   readonly pid: number;
   readonly port: number;
   readonly recovery: RecoveryFacts;
-  readonly timings: { readonly extractMs: number; readonly recoveryMs: number; readonly totalMs: number };
+  readonly timings: {
+    readonly extractMs: number;
+    readonly recoveryMs: number;
+    readonly totalMs: number;
+  };
 }
 
 // The restore command runs under /bin/sh; the spool path must need no quoting beyond "…".
@@ -74,10 +85,16 @@ export async function restorePitr(
   }
   const running = await isRunning(dataDir);
   if (running !== null) {
-    throw new LifeboatError('TARGET_IN_USE', `${dataDir} belongs to a running server (pid ${String(running)}); stop it first`);
+    throw new LifeboatError(
+      'TARGET_IN_USE',
+      `${dataDir} belongs to a running server (pid ${String(running)}); stop it first`,
+    );
   }
   if (!req.force && (await nonEmpty(dataDir))) {
-    throw new LifeboatError('TARGET_NOT_EMPTY', `${dataDir} is not empty; use --force to replace it`);
+    throw new LifeboatError(
+      'TARGET_NOT_EMPTY',
+      `${dataDir} is not empty; use --force to replace it`,
+    );
   }
 
   await repo.loadIndex(signal);
@@ -114,7 +131,9 @@ export async function restorePitr(
       }),
     ]);
     const extractMs = Date.now() - t0;
-    step(`extracted ${dataDir} and ${String(files.length)} WAL files in ${(extractMs / 1000).toFixed(1)} s`);
+    step(
+      `extracted ${dataDir} and ${String(files.length)} WAL files in ${(extractMs / 1000).toFixed(1)} s`,
+    );
 
     const socketDir = req.socketDir ?? '/tmp';
     await writeRecoveryConfig(dataDir, {
@@ -136,7 +155,9 @@ export async function restorePitr(
       logFile,
       ...(req.osUser ? { osUser: req.osUser } : {}),
     });
-    step(`started PostgreSQL (pid ${String(server.pid)}) on port ${String(req.port)}; replaying WAL`);
+    step(
+      `started PostgreSQL (pid ${String(server.pid)}) on port ${String(req.port)}; replaying WAL`,
+    );
     const recovery = await waitUntilPromoted(server, signal ? { signal } : {});
     const recoveryMs = Date.now() - t1;
     return {
@@ -164,7 +185,10 @@ async function nonEmpty(dir: string): Promise<boolean> {
 
 function chooseBase(bases: readonly BaseWithWindow[], req: PitrRequest): BaseWithWindow {
   if (bases.length === 0) {
-    throw new LifeboatError('NOT_FOUND', 'no base backup of this service: run `lifeboat backup <service>` first');
+    throw new LifeboatError(
+      'NOT_FOUND',
+      'no base backup of this service: run `lifeboat backup <service>` first',
+    );
   }
   if (req.base !== undefined) {
     const b = bases.find((x) => x.base.snapshotId.startsWith(req.base!));
@@ -183,7 +207,8 @@ function chooseBase(bases: readonly BaseWithWindow[], req: PitrRequest): BaseWit
   }
   const pick = candidates.at(-1);
   if (!pick) {
-    const what = t.kind === 'lsn' ? `LSN ${t.lsn}` : t.kind === 'time' ? `time ${t.time}` : 'any target';
+    const what =
+      t.kind === 'lsn' ? `LSN ${t.lsn}` : t.kind === 'time' ? `time ${t.time}` : 'any target';
     throw new LifeboatError(
       'NOT_FOUND',
       usable.length === 0
@@ -220,10 +245,16 @@ export function parseTargetTime(text: string): number {
   const iso = text
     .trim()
     .replace(' ', 'T')
-    .replace(/ ?([+-]\d{2})(:?(\d{2}))?$/, (_m, h: string, _c, mm: string | undefined) => `${h}:${mm ?? '00'}`);
+    .replace(
+      / ?([+-]\d{2})(:?(\d{2}))?$/,
+      (_m, h: string, _c, mm: string | undefined) => `${h}:${mm ?? '00'}`,
+    );
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) {
-    throw new LifeboatError('INVALID_ARGUMENT', `recovery target time ${JSON.stringify(text)} is not a timestamp with a zone`);
+    throw new LifeboatError(
+      'INVALID_ARGUMENT',
+      `recovery target time ${JSON.stringify(text)} is not a timestamp with a zone`,
+    );
   }
   return ms;
 }

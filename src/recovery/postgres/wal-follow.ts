@@ -73,11 +73,19 @@ export async function followWal(
         receiver = started;
         receiverExited = false;
         backoff = interval;
-        emit({ type: 'receiver', state: 'started', message: `pg_receivewal (pid ${String(started.pid)}) following slot ${opts.slot}` });
+        emit({
+          type: 'receiver',
+          state: 'started',
+          message: `pg_receivewal (pid ${String(started.pid)}) following slot ${opts.slot}`,
+        });
         void started.exited.then((x) => {
           receiverExited = true;
           if (!x.stopped) {
-            emit({ type: 'receiver', state: 'exited', message: x.error?.message ?? `exited with ${String(x.code ?? x.signal)}` });
+            emit({
+              type: 'receiver',
+              state: 'exited',
+              message: x.error?.message ?? `exited with ${String(x.code ?? x.signal)}`,
+            });
           }
         });
       } catch (e) {

@@ -44,11 +44,18 @@ export async function loadWalStatus(
     const file = await openSnapshotFile(repo, snap, `/${name}`, signal);
     const chunks: Buffer[] = [];
     for await (const c of file.content) chunks.push(c);
-    histories.set(parseHistoryFileName(name), parseTimelineHistory(Buffer.concat(chunks).toString()));
+    histories.set(
+      parseHistoryFileName(name),
+      parseTimelineHistory(Buffer.concat(chunks).toString()),
+    );
   }
   const bases = baseBackupsOf(all, service).map((base) => {
     const window = walWindow(catalog, histories, base.startLsn);
-    return { base, window, consistent: window.lastSegment !== null && window.endLsn >= base.stopLsn };
+    return {
+      base,
+      window,
+      consistent: window.lastSegment !== null && window.endLsn >= base.stopLsn,
+    };
   });
   return { catalog, histories, bases };
 }
@@ -56,7 +63,8 @@ export async function loadWalStatus(
 /** Lines for people: each base backup and its recoverable window, then gaps and forks. */
 export function describeWalStatus(status: WalStatus): string[] {
   const lines: string[] = [];
-  if (status.bases.length === 0) lines.push('no base backup: run `lifeboat backup <service>` first');
+  if (status.bases.length === 0)
+    lines.push('no base backup: run `lifeboat backup <service>` first');
   for (const { base, window, consistent } of status.bases) {
     const id = base.snapshotId.slice(0, 8);
     const to = window.endsInPartial
@@ -70,10 +78,14 @@ export function describeWalStatus(status: WalStatus): string[] {
   }
   const last = status.bases.at(-1)?.window;
   for (const g of last?.gaps ?? []) {
-    lines.push(`gap: ${String(g.count)} segment(s) missing from ${g.missing}; WAL resumes at ${g.resumesAt}`);
+    lines.push(
+      `gap: ${String(g.count)} segment(s) missing from ${g.missing}; WAL resumes at ${g.resumesAt}`,
+    );
   }
   if (last && last.forks.length > 0) {
-    lines.push(`timeline fork: WAL of timeline(s) ${last.forks.join(', ')} is not on the path to timeline ${String(last.timeline)}`);
+    lines.push(
+      `timeline fork: WAL of timeline(s) ${last.forks.join(', ')} is not on the path to timeline ${String(last.timeline)}`,
+    );
   }
   return lines;
 }

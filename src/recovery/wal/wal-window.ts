@@ -58,7 +58,8 @@ export function walWindow(
   startLsn: bigint,
   segSize = DEFAULT_WAL_SEGMENT_SIZE,
 ): WalWindow {
-  const segs = new Map<number, Map<number, { full?: WalEntry; partial?: WalEntry }>>();
+  type Slot = { full?: WalEntry; partial?: WalEntry };
+  const segs = new Map<number, Map<number, Slot>>();
   let maxTli = 1;
   for (const [name, entry] of catalog.files) {
     if (isHistoryFileName(name)) {
@@ -69,7 +70,7 @@ export function walWindow(
     const { timeline, segno } = parseSegmentName(name, segSize);
     maxTli = Math.max(maxTli, timeline);
     let byNo = segs.get(timeline);
-    if (!byNo) segs.set(timeline, (byNo = new Map()));
+    if (!byNo) segs.set(timeline, (byNo = new Map<number, Slot>()));
     const slot = byNo.get(segno) ?? {};
     if (isPartialName(name)) slot.partial = entry;
     else slot.full = entry;
@@ -122,7 +123,11 @@ export function walWindow(
     const present = slotOf(segno) !== undefined;
     if (!present && missingFrom === null) missingFrom = segno;
     if (present && missingFrom !== null) {
-      gaps.push({ missing: nameOf(missingFrom), count: segno - missingFrom, resumesAt: nameOf(segno) });
+      gaps.push({
+        missing: nameOf(missingFrom),
+        count: segno - missingFrom,
+        resumesAt: nameOf(segno),
+      });
       missingFrom = null;
     }
   }
