@@ -208,7 +208,9 @@ export async function runTool(
   }
   const exit = await s.exited;
   if (inputError !== undefined) {
-    throw inputError instanceof Error ? inputError : new Error(String(inputError));
+    throw inputError instanceof Error
+      ? inputError
+      : new Error('reading the input failed', { cause: inputError });
   }
   if (!ok(exit)) throw failure(cmd, exit, s.stderr(), signal);
   return { stdout, stderr: s.stderr() };
