@@ -4,6 +4,9 @@
  * both refuse the same inputs: option-like "-fx", conninfo-like "host=evil", quotes, newlines.
  */
 
+/** Names of repositories, tiers and services in the plan (they appear in snapshot tags). */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
 /** Database and user names: what PostgreSQL, MariaDB and MongoDB accept unquoted, plus "-" inside. */
 export const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_$.-]{0,62}$/;
 export const IDENTIFIER_RULE =

@@ -5,7 +5,8 @@
  */
 import { createConnection } from 'node:net';
 
-export type ProbeResult = { readonly open: true } | { readonly open: false; readonly reason: string };
+export type ProbeResult =
+  { readonly open: true } | { readonly open: false; readonly reason: string };
 
 /** Connects and closes at once. Never throws; a timeout counts as closed. */
 export function probeTcp(

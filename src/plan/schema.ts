@@ -8,10 +8,15 @@
  * repository URLs grow schemes (sftp:, s3:), and new top-level sections are new keys.
  */
 import { z } from 'zod';
-import { HOST_RULE, IDENTIFIER_PATTERN, IDENTIFIER_RULE, isHost } from '../core/identifiers.js';
+import {
+  HOST_RULE,
+  IDENTIFIER_PATTERN,
+  IDENTIFIER_RULE,
+  isHost,
+  NAME_PATTERN,
+} from '../core/identifiers.js';
 import { DURATION_HINT, tryParseDuration } from './duration.js';
 
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const NAME_RULE =
   'must be 1 to 63 lowercase letters, digits, "-" or "_", starting with a letter or digit';
 

@@ -14,7 +14,8 @@
  *   INTEGRITY error ("short read"), not a silently shorter buffer.
  * - A missing file is reported by throwing LifeboatError code NOT_FOUND (see isNotFound).
  * - list() yields the names of one type in no particular order; for data files it
- *   walks every shard directory.
+ *   walks every shard directory. It is read-after-write consistent: a file whose save()
+ *   resolved is listed by every list() that starts afterwards (locking relies on this).
  * - remove() of a missing file is not an error (idempotent).
  * - All methods may be called concurrently. None of them retries: retry is a decorator.
  */

@@ -56,14 +56,14 @@ describe('PostgreSQL physical service: faults through the CLI', { timeout: 300_0
     spot.psql('SELECT phase, count(*) FROM marks GROUP BY phase ORDER BY phase');
 
   before(async () => {
-    s = await pitrSetup({ archive: true, pg: { fast: true } });
+    s = await pitrSetup({ archive: true });
     await s.pg.psql('CREATE TABLE marks (phase int NOT NULL, n int NOT NULL)');
     await s.ok(['backup', 'db']);
     // One phase per WAL segment: rows, then a switch to the next segment.
     for (let phase = 1; phase <= 4; phase++) {
       await s.pg.psql(`INSERT INTO marks SELECT ${String(phase)}, g FROM generate_series(1, 100) g`);
       const row = await s.pg.psql(
-        'SELECT pg_current_wal_lsn(), pg_walfile_name(pg_current_wal_lsn())',
+        'SELECT pg_current_wal_insert_lsn(), pg_walfile_name(pg_current_wal_insert_lsn())',
       );
       const [lsn, segment] = row.split('|');
       phases.push({ lsn: lsn!, segment: segment! });
@@ -72,6 +72,9 @@ describe('PostgreSQL physical service: faults through the CLI', { timeout: 300_0
     await archiveAll(s.pg);
     const segs = phases.map((p) => p.segment);
     assert.deepEqual([...new Set(segs)].sort(), segs, `one segment per phase: ${segs.join(' ')}`);
+    console.log('DEBUG phases', JSON.stringify(phases));
+    console.log('DEBUG archiver', await s.pg.psql('SELECT * FROM pg_stat_archiver'));
+    console.log('DEBUG log', (await import('node:fs')).readFileSync(s.pg.logFile, 'utf8').split('\n').filter((l) => !/LOG: +(checkpoint|restartpoint)/.test(l)).join('\n'));
   });
 
   after(async () => {

@@ -75,7 +75,10 @@ async function contents(db: MariaServer) {
     charsets: await db.sql(
       "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ('app', 'shop') ORDER BY 1",
     ),
-    grants: [await db.sql("SHOW GRANTS FOR 'app'@'%'"), await db.sql('SHOW GRANTS FOR reader')].join('\n'),
+    grants: [
+      await db.sql("SHOW GRANTS FOR 'app'@'%'"),
+      await db.sql('SHOW GRANTS FOR reader'),
+    ].join('\n'),
   };
 }
 
@@ -90,7 +93,12 @@ async function setup(): Promise<MariaSetup> {
   try {
     await src.sql(FILL);
     const closedPort = await freePort();
-    const login = (s: MariaServer) => ({ host: s.host, port: s.port, user: s.user, password: s.password });
+    const login = (s: MariaServer) => ({
+      host: s.host,
+      port: s.port,
+      user: s.user,
+      password: s.password,
+    });
     return {
       sourceServer: src,
       targetServer: dst,
@@ -99,7 +107,11 @@ async function setup(): Promise<MariaSetup> {
       targetWith: (force) => createMariadbTarget({ ...login(dst), force }),
       async compare() {
         const [a, b] = await Promise.all([contents(src), contents(dst)]);
-        assert.match(b.counts, new RegExp(`\`app\`\\.\`big\`\\t${BIG_ROWS}`), 'the big table arrived whole');
+        assert.match(
+          b.counts,
+          new RegExp(`\`app\`\\.\`big\`\\t${BIG_ROWS}`),
+          'the big table arrived whole',
+        );
         assert.match(b.grants, /GRANT SELECT \(`id`\) ON `app`\.`big` TO `app`@`%`/);
         assert.deepEqual(b, a);
       },
@@ -122,8 +134,12 @@ test('mariadb: a second dump of unchanged data is byte for byte the same', async
   const a = await dumpAll(s.source);
   const b = await dumpAll(s.source);
   assert.deepEqual([...a.keys()], ['db-app.sql', 'db-shop.sql', 'users.sql']);
-  assert.ok(a.get('db-app.sql')!.length > 20 << 20, `db-app.sql is ${a.get('db-app.sql')!.length} bytes`);
-  for (const [name, data] of a) assert.ok(data.equals(b.get(name)!), `${name} differs between runs`);
+  assert.ok(
+    a.get('db-app.sql')!.length > 20 << 20,
+    `db-app.sql is ${a.get('db-app.sql')!.length} bytes`,
+  );
+  for (const [name, data] of a)
+    assert.ok(data.equals(b.get(name)!), `${name} differs between runs`);
 });
 
 test('mariadb: a non-empty target is refused unchanged; force replaces it', async () => {
@@ -134,14 +150,26 @@ test('mariadb: a non-empty target is refused unchanged; force replaces it', asyn
 
   await assert.rejects(s.target.restore([...parts.keys()], readerOf(parts)), (e: unknown) => {
     assert.ok(isLifeboatError(e, 'TARGET_NOT_EMPTY'));
-    assert.match(e.message, /database app has 4 tables; database shop has 2 tables; accounts role 'reader', 'app'@'%' already exist/);
+    assert.match(
+      e.message,
+      /database app has 4 tables; database shop has 2 tables; accounts role 'reader', 'app'@'%' already exist/,
+    );
     return true;
   });
-  assert.equal(await s.targetServer.sql('SELECT name FROM shop.customers WHERE id = 9999'), 'added on the target');
+  assert.equal(
+    await s.targetServer.sql('SELECT name FROM shop.customers WHERE id = 9999'),
+    'added on the target',
+  );
 
   await s.targetWith(true).restore([...parts.keys()], readerOf(parts));
-  assert.equal(await s.targetServer.sql('SELECT COUNT(*) FROM shop.customers WHERE id = 9999'), '0');
+  assert.equal(
+    await s.targetServer.sql('SELECT COUNT(*) FROM shop.customers WHERE id = 9999'),
+    '0',
+  );
   await s.compare();
+  // The comparison sees one changed value.
+  await s.targetServer.sql("UPDATE app.big SET payload = 'changed' WHERE id = 4242");
+  await assert.rejects(s.compare(), assert.AssertionError);
 });
 
 /** Arguments of running processes whose command line mentions `marker`. */
@@ -163,7 +191,10 @@ test('mariadb: the password is not in the running dump tool’s argv', async () 
   const [part] = await s.source.listParts();
   let seen: string[][] = [];
   for await (const _chunk of part!.open()) {
-    if (seen.length === 0) seen = (await processArgs(`--port=${s.sourceServer.port}`)).filter((a) => a.some((x) => x.endsWith('mariadb-dump')));
+    if (seen.length === 0)
+      seen = (await processArgs(`--port=${s.sourceServer.port}`)).filter((a) =>
+        a.some((x) => x.endsWith('mariadb-dump')),
+      );
   }
   assert.equal(seen.length, 1, 'saw the running mariadb-dump');
   const args = seen[0]!;
@@ -173,7 +204,12 @@ test('mariadb: the password is not in the running dump tool’s argv', async () 
 
 test('mariadb: a refused login is UNREACHABLE', async () => {
   await using db = await startMariadb();
-  const wrong = createMariadbSource({ host: db.host, port: db.port, user: 'root', password: 'wrong' });
+  const wrong = createMariadbSource({
+    host: db.host,
+    port: db.port,
+    user: 'root',
+    password: 'wrong',
+  });
   await assert.rejects(wrong.listParts(), (e: unknown) => {
     assert.ok(isLifeboatError(e, 'UNREACHABLE'), String(e));
     assert.match(e.message, /1045/);

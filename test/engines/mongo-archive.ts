@@ -26,12 +26,25 @@ export function bsonDocument(fields: Record<string, Value>): Buffer {
   return Buffer.concat([len, body]);
 }
 
-export function mongoArchive(namespaces: readonly [string, string][], data: Buffer = Buffer.alloc(0)): Buffer {
+export function mongoArchive(
+  namespaces: readonly [string, string][],
+  data: Buffer = Buffer.alloc(0),
+): Buffer {
   const magic = Buffer.alloc(4);
   magic.writeUInt32LE(0x8199e26d);
-  const header = bsonDocument({ concurrent_collections: 1, version: '0.1', server_version: '7.0.14', tool_version: '100.10.0' });
+  const header = bsonDocument({
+    concurrent_collections: 1,
+    version: '0.1',
+    server_version: '7.0.14',
+    tool_version: '100.10.0',
+  });
   const metadata = namespaces.map(([db, collection]) =>
-    bsonDocument({ db, collection, metadata: '{"indexes":[{"v":2,"key":{"_id":1},"name":"_id_"}]}', size: 0 }),
+    bsonDocument({
+      db,
+      collection,
+      metadata: '{"indexes":[{"v":2,"key":{"_id":1},"name":"_id_"}]}',
+      size: 0,
+    }),
   );
   return Buffer.concat([magic, header, ...metadata, Buffer.from([0xff, 0xff, 0xff, 0xff]), data]);
 }

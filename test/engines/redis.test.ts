@@ -14,7 +14,12 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isLifeboatError } from '../../src/core/errors.js';
 import { createRedisSource } from '../../src/engines/redis/source.js';
-import { createRedisTarget, PID_FILE, CONFIG_FILE, type RedisTarget } from '../../src/engines/redis/target.js';
+import {
+  createRedisTarget,
+  PID_FILE,
+  CONFIG_FILE,
+  type RedisTarget,
+} from '../../src/engines/redis/target.js';
 import { runTool } from '../../src/engines/tool.js';
 import { freePort, isPortOpen } from '../support/free-port.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
@@ -40,7 +45,8 @@ function* fillCommands(): Generator<Buffer> {
     keys.push(key);
     return cmds.map((c) => resp(...c));
   };
-  for (let i = 0; i < 2100; i++) yield* add(`str:${i}`, ['SET', `str:${i}`, randomBytes(10 * 1024)]);
+  for (let i = 0; i < 2100; i++)
+    yield* add(`str:${i}`, ['SET', `str:${i}`, randomBytes(10 * 1024)]);
   for (let i = 0; i < 500; i++) yield* add(`int:${i}`, ['SET', `int:${i}`, String(i * 7)]);
   for (let i = 0; i < 303; i++) {
     const n = i < 3 ? 1000 : 8;
@@ -49,7 +55,11 @@ function* fillCommands(): Generator<Buffer> {
   }
   for (let i = 0; i < 302; i++) {
     const n = i < 2 ? 10000 : 10;
-    yield* add(`list:${i}`, ['RPUSH', `list:${i}`, ...Array.from({ length: n }, (_, e) => `e${e}`)]);
+    yield* add(`list:${i}`, [
+      'RPUSH',
+      `list:${i}`,
+      ...Array.from({ length: n }, (_, e) => `e${e}`),
+    ]);
   }
   for (let i = 0; i < 402; i++) {
     const n = i < 2 ? 2000 : 10;
@@ -64,7 +74,8 @@ function* fillCommands(): Generator<Buffer> {
   for (let i = 0; i < 50; i++) {
     const key = `stream:${i}`;
     keys.push(key);
-    for (let e = 0; e < 20; e++) yield resp('XADD', key, '*', 'n', String(e), 'payload', `p${i}.${e}`);
+    for (let e = 0; e < 20; e++)
+      yield resp('XADD', key, '*', 'n', String(e), 'payload', `p${i}.${e}`);
     yield resp('XGROUP', 'CREATE', key, 'g1', '0');
     yield resp('XREADGROUP', 'GROUP', 'g1', 'c1', 'COUNT', '5', 'STREAMS', key, '>');
   }
@@ -119,20 +130,37 @@ return { #keys, redis.sha1hex(table.concat(out, ',')) }
 
 async function cli(port: number, password: string, ...args: string[]): Promise<string> {
   const { stdout } = await runTool(
-    { command: 'redis-cli', args: ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', ...args], env: { REDISCLI_AUTH: password }, what: 'test redis-cli' },
+    {
+      command: 'redis-cli',
+      args: ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', ...args],
+      env: { REDISCLI_AUTH: password },
+      what: 'test redis-cli',
+    },
     { maxStdout: 1 << 20 },
   );
   return stdout.trim();
 }
 
 async function digest(port: number, password: string): Promise<string[]> {
-  return [await cli(port, password, 'EVAL', DIGEST, '0'), await cli(port, password, '-n', '1', 'EVAL', DIGEST, '0')];
+  return [
+    await cli(port, password, 'EVAL', DIGEST, '0'),
+    await cli(port, password, '-n', '1', 'EVAL', DIGEST, '0'),
+  ];
 }
 
 async function fill(r: RedisServer): Promise<void> {
   const { stdout } = await runTool(
-    { command: 'redis-cli', args: ['-h', r.host, '-p', String(r.port), '--no-auth-warning', '--pipe'], env: { REDISCLI_AUTH: SOURCE_PASSWORD }, what: 'filling redis' },
-    { input: (async function* () { yield* fillCommands(); })() },
+    {
+      command: 'redis-cli',
+      args: ['-h', r.host, '-p', String(r.port), '--no-auth-warning', '--pipe'],
+      env: { REDISCLI_AUTH: SOURCE_PASSWORD },
+      what: 'filling redis',
+    },
+    {
+      input: (async function* () {
+        yield* fillCommands();
+      })(),
+    },
   );
   assert.match(stdout, /errors: 0,/, stdout);
 }
@@ -165,7 +193,10 @@ interface RedisSetup extends EngineSetup {
 
 async function setup(): Promise<RedisSetup> {
   // No 5 s wait for further replicas before a diskless snapshot starts (the default delay).
-  const src = await startRedis({ password: SOURCE_PASSWORD, args: ['--repl-diskless-sync-delay', '0'] });
+  const src = await startRedis({
+    password: SOURCE_PASSWORD,
+    args: ['--repl-diskless-sync-delay', '0'],
+  });
   const dirs: string[] = [];
   const newDir = async () => {
     const d = await mkdtemp(join(tmpdir(), 'lifeboat-redis-target-'));
@@ -187,7 +218,10 @@ async function setup(): Promise<RedisSetup> {
       target: createRedisTarget(base),
       targetWith: (more) => createRedisTarget({ ...base, ...more }),
       async compare() {
-        const [a, b] = await Promise.all([digest(src.port, SOURCE_PASSWORD), digest(targetPort, TARGET_PASSWORD)]);
+        const [a, b] = await Promise.all([
+          digest(src.port, SOURCE_PASSWORD),
+          digest(targetPort, TARGET_PASSWORD),
+        ]);
         assert.ok(Number(b[0]!.split('\n')[0]) > 3500, `target db 0 has ${b[0]} keys`);
         assert.equal(b[1]!.split('\n')[0], '100');
         assert.deepEqual(b, a);
@@ -214,13 +248,24 @@ test('redis: the part is a plain RDB file and the target reports the server it s
   const rdb = parts.get('dump.rdb')!;
   assert.ok(rdb.length > 20 << 20, `${rdb.length} bytes`);
   assert.equal(rdb.subarray(0, 5).toString(), 'REDIS');
-  assert.equal(rdb[rdb.length - 9], 0xff, 'ends with the EOF opcode and checksum, no replication mark');
+  assert.equal(
+    rdb[rdb.length - 9],
+    0xff,
+    'ends with the EOF opcode and checksum, no replication mark',
+  );
 
   const outcome = await s.target.restore(['dump.rdb'], readerOf(parts));
   const pid = Number(await readFile(join(s.targetDir, PID_FILE), 'utf8'));
   assert.equal(outcome.notes[0], `started redis-server on 127.0.0.1:${s.targetPort} (pid ${pid})`);
   assert.equal((await stat(join(s.targetDir, CONFIG_FILE))).mode & 0o777, 0o600);
   await s.compare();
+  // The comparison sees a single changed field, and a changed expiry.
+  await cli(s.targetPort, TARGET_PASSWORD, 'HSET', 'hash:7', 'f3', 'changed');
+  await assert.rejects(s.compare(), assert.AssertionError);
+  await cli(s.targetPort, TARGET_PASSWORD, 'HSET', 'hash:7', 'f3', 'v7.3');
+  await s.compare();
+  await cli(s.targetPort, TARGET_PASSWORD, 'PEXPIRE', 'str:5', '99999999');
+  await assert.rejects(s.compare(), assert.AssertionError);
 });
 
 test('redis: a damaged snapshot is stopped by redis-check-rdb; nothing is left or started', async () => {
@@ -230,11 +275,14 @@ test('redis: a damaged snapshot is stopped by redis-check-rdb; nothing is left o
   for (let i = 0; i < 64; i++) rdb[(rdb.length >> 1) + i] = rdb[(rdb.length >> 1) + i]! ^ 0x5a;
   const dir = await s.newDir();
   const port = await freePort();
-  await assert.rejects(s.targetWith({ dir, port }).restore(['dump.rdb'], readerOf(new Map([['dump.rdb', rdb]]))), (e: unknown) => {
-    assert.ok(isLifeboatError(e, 'INTEGRITY'), String(e));
-    assert.match(e.message, /dump\.rdb is damaged, redis-check-rdb reports:/);
-    return true;
-  });
+  await assert.rejects(
+    s.targetWith({ dir, port }).restore(['dump.rdb'], readerOf(new Map([['dump.rdb', rdb]]))),
+    (e: unknown) => {
+      assert.ok(isLifeboatError(e, 'INTEGRITY'), String(e));
+      assert.match(e.message, /dump\.rdb is damaged, redis-check-rdb reports:/);
+      return true;
+    },
+  );
   assert.deepEqual(await readdir(dir), []);
   assert.equal(await isPortOpen(port), false);
 });
@@ -245,10 +293,22 @@ test('redis: a used directory or port is refused; force overwrites data but not 
   await s.target.restore(['dump.rdb'], readerOf(parts));
   const running = await readFile(join(s.targetDir, PID_FILE), 'utf8');
 
-  await assert.rejects(s.target.restore(['dump.rdb'], readerOf(parts)), (e: unknown) => isLifeboatError(e, 'TARGET_NOT_EMPTY'));
-  await assert.rejects(s.targetWith({ force: true }).restore(['dump.rdb'], readerOf(parts)), (e: unknown) => isLifeboatError(e, 'TARGET_IN_USE'));
-  await assert.rejects(s.targetWith({ dir: await s.newDir() }).restore(['dump.rdb'], readerOf(parts)), (e: unknown) => isLifeboatError(e, 'TARGET_IN_USE'));
-  assert.equal(await readFile(join(s.targetDir, PID_FILE), 'utf8'), running, 'the running server was not touched');
+  await assert.rejects(s.target.restore(['dump.rdb'], readerOf(parts)), (e: unknown) =>
+    isLifeboatError(e, 'TARGET_NOT_EMPTY'),
+  );
+  await assert.rejects(
+    s.targetWith({ force: true }).restore(['dump.rdb'], readerOf(parts)),
+    (e: unknown) => isLifeboatError(e, 'TARGET_IN_USE'),
+  );
+  await assert.rejects(
+    s.targetWith({ dir: await s.newDir() }).restore(['dump.rdb'], readerOf(parts)),
+    (e: unknown) => isLifeboatError(e, 'TARGET_IN_USE'),
+  );
+  assert.equal(
+    await readFile(join(s.targetDir, PID_FILE), 'utf8'),
+    running,
+    'the running server was not touched',
+  );
 
   // Stopped server, data left behind: force replaces it.
   await cli(s.targetPort, TARGET_PASSWORD, 'FLUSHALL');
@@ -270,7 +330,12 @@ test('redis: the password is not in the running redis-cli’s argv, only in its 
         (t) => t.split('\0'),
         (): string[] => [],
       );
-      if (!(args[0]?.endsWith('redis-cli') && args.includes('--rdb') && args.includes(String(s.sourceServer.port)))) continue;
+      if (!(
+        args[0]?.endsWith('redis-cli') &&
+        args.includes('--rdb') &&
+        args.includes(String(s.sourceServer.port))
+      ))
+        continue;
       assert.ok(!args.some((a) => a.includes(SOURCE_PASSWORD)), args.join(' '));
       const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
       assert.ok(environ.includes(`REDISCLI_AUTH=${SOURCE_PASSWORD}`));

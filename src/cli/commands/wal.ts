@@ -1,6 +1,9 @@
 import { formatLsn } from '../../engines/postgres/wal-names.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { Register } from '../command-types.js';
+import { withRepository } from '../context.js';
+import type { Repository } from '../../repository/repository.js';
+import { NAME_PATTERN } from '../../core/identifiers.js';
 import type { CliContext } from '../context.js';
 import { loadServicePlan, withServiceRepo } from '../service-context.js';
 import { formatBytes } from '../output.js';
@@ -27,20 +30,29 @@ In postgresql.conf:
   archive_mode = on
   archive_command = 'lifeboat wal push --plan /etc/lifeboat/lifeboat.yaml db %p'
   archive_timeout = 60s
+or, without reading the plan for every segment (faster):
+  archive_command = 'LIFEBOAT_PASSWORD_FILE=/etc/lifeboat/pw lifeboat -r /srv/backup wal push db %p'
 Exit 0 once the file is durably stored, or when the same bytes are already archived; any
 failure, or different bytes under the same name, exits non-zero so PostgreSQL retries.`,
     )
     .action(
       wrap(async (ctx, name, file, flags) => {
-        const { plan, service } = await physicalService(
-          ctx,
-          (flags as PlanFlag).plan,
-          name as string,
-        );
+        const planFlag = (flags as PlanFlag).plan;
         const { pushWalFile } = await import('../../recovery/wal/wal-push.js');
-        const r = await withServiceRepo(ctx, plan, service, (repo) =>
-          pushWalFile(repo, service.name, file as string, { signal: ctx.signal }),
-        );
+        const push = (repo: Repository, service: string) =>
+          pushWalFile(repo, service, file as string, { signal: ctx.signal });
+        let r;
+        if (planFlag === undefined && (ctx.globals.repo ?? ctx.env.LIFEBOAT_REPOSITORY)) {
+          // Repository mode skips loading the plan (~0.2 s per segment with the YAML parser).
+          if (!NAME_PATTERN.test(name as string)) {
+            throw new LifeboatError('INVALID_ARGUMENT', `"${String(name)}" is not a service name`);
+          }
+          r = await withRepository(ctx, (repo) => push(repo, name as string));
+        } else {
+          const { plan, service } = await physicalService(ctx, planFlag, name as string);
+          r = await withServiceRepo(ctx, plan, service, (repo) => push(repo, service.name));
+        }
+        const service = { name: name as string };
         ctx.output.text(
           r.status === 'stored'
             ? `stored ${r.name} (${formatBytes(r.bytes)}) as snapshot ${r.snapshotId.slice(0, 8)}`

@@ -75,19 +75,29 @@ test('lines inside DELIMITER blocks (trigger and routine bodies) are never joine
 });
 
 test('statements stay under the size limit; a row larger than it goes alone', async () => {
-  const rows = Array.from({ length: 10 }, (_, i) => `INSERT INTO \`t\` VALUES (${i},'xxxxxxxxxx');`);
-  const out = await run(`${rows.join('\n')}\nINSERT INTO \`t\` VALUES ('${'y'.repeat(200)}');\n`, 5, 80);
+  const rows = Array.from(
+    { length: 10 },
+    (_, i) => `INSERT INTO \`t\` VALUES (${i},'xxxxxxxxxx');`,
+  );
+  const out = await run(
+    `${rows.join('\n')}\nINSERT INTO \`t\` VALUES ('${'y'.repeat(200)}');\n`,
+    5,
+    80,
+  );
   const lines = out.trimEnd().split('\n');
   assert.ok(lines.length > 2, 'split into several statements');
   for (const l of lines.slice(0, -1)) assert.ok(l.length <= 80, `${l.length} bytes`);
   assert.equal(lines.at(-1), `INSERT INTO \`t\` VALUES ('${'y'.repeat(200)}');`);
   // Every row arrives exactly once, in order.
-  assert.deepEqual([...out.matchAll(/\((\d+),/g)].map((m) => Number(m[1])), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    [...out.matchAll(/\((\d+),/g)].map((m) => Number(m[1])),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
 });
 
 test('bytes that are not UTF-8 and a last line without a newline survive unchanged', async () => {
   const binary = Buffer.concat([
-    Buffer.from('INSERT INTO `t` VALUES (\''),
+    Buffer.from("INSERT INTO `t` VALUES ('"),
     Buffer.from([0xff, 0xfe, 0x00, 0x80]),
     Buffer.from("');\nINSERT INTO `t` VALUES (2);\n-- end"),
   ]);
@@ -99,7 +109,7 @@ test('bytes that are not UTF-8 and a last line without a newline survive unchang
   assert.deepEqual(
     Buffer.concat(out),
     Buffer.concat([
-      Buffer.from('INSERT INTO `t` VALUES (\''),
+      Buffer.from("INSERT INTO `t` VALUES ('"),
       Buffer.from([0xff, 0xfe, 0x00, 0x80]),
       Buffer.from("'),(2);\n-- end"),
     ]),

@@ -80,7 +80,10 @@ export async function* batchInserts(
     if (p > 0) {
       const head = text.subarray(0, p);
       const row = text.subarray(p, text.length - 1); // "(…)" without ";"
-      if (prefix !== undefined && (!prefix.equals(head) || batchSize + row.length + 1 > maxStatement)) {
+      if (
+        prefix !== undefined &&
+        (!prefix.equals(head) || batchSize + row.length + 1 > maxStatement)
+      ) {
         flushBatch();
       }
       if (prefix === undefined) {

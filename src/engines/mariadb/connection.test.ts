@@ -10,11 +10,16 @@ test('connection and login failures are UNREACHABLE, SQL errors are not', () => 
     "ERROR 2003 (HY000): Can't connect to MySQL server on '127.0.0.1' (111)",
     "ERROR 2002 (HY000): Can't connect to local server through socket '/x' (2)",
     "ERROR 1045 (28000): Access denied for user 'app'@'localhost' (using password: YES)",
-    'mariadb-dump: Got error: 2003: "Can\'t connect to server on \'127.0.0.1\' (111)" when trying to connect',
+    "mariadb-dump: Got error: 2003: \"Can't connect to server on '127.0.0.1' (111)\" when trying to connect",
     'mariadb-dump: Error 2013: Lost connection to server during query when dumping table `t` at row: 5',
   ];
   for (const s of unreachable) assert.equal(classifyMariadb(s), 'UNREACHABLE', s);
-  assert.equal(classifyMariadb("ERROR 1064 (42000) at line 3: You have an error in your SQL syntax near '2003'"), undefined);
+  assert.equal(
+    classifyMariadb(
+      "ERROR 1064 (42000) at line 3: You have an error in your SQL syntax near '2003'",
+    ),
+    undefined,
+  );
   assert.equal(classifyMariadb("ERROR 1049 (42000): Unknown database 'x'"), undefined);
 });
 
@@ -33,7 +38,11 @@ test('quoting: identifiers double backquotes, strings escape quote, backslash an
 test('findTool prefers the MariaDB name and falls back to the MySQL one', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'lifeboat-findtool-'));
   try {
-    assert.equal(findTool(['mariadb-dump', 'mysqldump'], dir), join(dir, 'mariadb-dump'), 'neither: the first name');
+    assert.equal(
+      findTool(['mariadb-dump', 'mysqldump'], dir),
+      join(dir, 'mariadb-dump'),
+      'neither: the first name',
+    );
     await writeFile(join(dir, 'mysqldump'), '#!/bin/sh\n');
     await chmod(join(dir, 'mysqldump'), 0o755);
     assert.equal(findTool(['mariadb-dump', 'mysqldump'], dir), join(dir, 'mysqldump'));

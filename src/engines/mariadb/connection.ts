@@ -172,5 +172,8 @@ export function quoteIdent(name: string): string {
  * (so backslash is the escape character whatever the server default).
  */
 export function sqlString(value: string): string {
-  return `'${value.replace(/[\\']/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\0/g, '\\0')}'`;
+  return `'${value
+    .replace(/[\\']/g, (c) => `\\${c}`)
+    .replace(/\n/g, '\\n')
+    .replace(/\0/g, '\\0')}'`;
 }

@@ -21,7 +21,11 @@ case "$sql" in
 esac`;
 
 function tools(extra: Record<string, string> = {}) {
-  return fakeTools({ mariadb: CLIENT, 'mariadb-dump': 'printf "dump of %s" "$(eval echo \\${$#})"', ...extra });
+  return fakeTools({
+    mariadb: CLIENT,
+    'mariadb-dump': 'printf "dump of %s" "$(eval echo \\${$#})"',
+    ...extra,
+  });
 }
 
 const conn = (binDir: string, more: Partial<MariadbConnection> = {}): MariadbConnection => ({
@@ -49,21 +53,28 @@ test('parts: every user database in name order, then users.sql', async () => {
 
 test('listed databases only, no users.sql unless asked; a missing one is NOT_FOUND', async () => {
   await using fake = await tools();
-  const only = await createMariadbSource(conn(fake.dir, { databases: ['shop', 'app', 'shop'] })).listParts();
+  const only = await createMariadbSource(
+    conn(fake.dir, { databases: ['shop', 'app', 'shop'] }),
+  ).listParts();
   assert.deepEqual(
     only.map((p) => p.name),
     ['db-app.sql', 'db-shop.sql'],
   );
-  const withUsers = await createMariadbSource(conn(fake.dir, { databases: ['app'], users: true })).listParts();
+  const withUsers = await createMariadbSource(
+    conn(fake.dir, { databases: ['app'], users: true }),
+  ).listParts();
   assert.deepEqual(
     withUsers.map((p) => p.name),
     ['db-app.sql', 'users.sql'],
   );
-  await assert.rejects(createMariadbSource(conn(fake.dir, { databases: ['nope'] })).listParts(), (e: unknown) => {
-    assert.ok(isLifeboatError(e, 'NOT_FOUND'));
-    assert.match(e.message, /database nope does not exist on 127\.0\.0\.1:3307/);
-    return true;
-  });
+  await assert.rejects(
+    createMariadbSource(conn(fake.dir, { databases: ['nope'] })).listParts(),
+    (e: unknown) => {
+      assert.ok(isLifeboatError(e, 'NOT_FOUND'));
+      assert.match(e.message, /database nope does not exist on 127\.0\.0\.1:3307/);
+      return true;
+    },
+  );
 });
 
 test('the password is only in the option file, which is the first argument, 0600 and removed', async () => {
@@ -82,7 +93,12 @@ test('the password is only in the option file, which is the first argument, 0600
     });
     assert.ok(!existsSync(file), 'option file removed afterwards');
     assert.ok(!call.argv.some((a) => a.includes('Pa$$')), `${call.tool}: no password in argv`);
-    assert.deepEqual(call.argv.slice(1, 5), ['--protocol=TCP', '--host=127.0.0.1', '--port=3307', '--user=backup']);
+    assert.deepEqual(call.argv.slice(1, 5), [
+      '--protocol=TCP',
+      '--host=127.0.0.1',
+      '--port=3307',
+      '--user=backup',
+    ]);
   }
   const dump = calls.find((c) => c.tool === 'mariadb-dump')!;
   assert.deepEqual(dump.argv.slice(5), [...DUMP_OPTIONS, '--databases', 'app']);
@@ -93,7 +109,11 @@ test('a socket path connects over the socket; without a password there is no opt
   const socket = { host: '/run/mysqld/mysqld.sock', port: 3306, user: 'backup', binDir: fake.dir };
   await createMariadbSource(socket).listParts();
   const [call] = await fake.calls();
-  assert.deepEqual(call!.argv.slice(0, 3), ['--protocol=SOCKET', '--socket=/run/mysqld/mysqld.sock', '--user=backup']);
+  assert.deepEqual(call!.argv.slice(0, 3), [
+    '--protocol=SOCKET',
+    '--socket=/run/mysqld/mysqld.sock',
+    '--user=backup',
+  ]);
 });
 
 test('hostile settings are refused before anything runs', async () => {
@@ -118,7 +138,9 @@ test('hostile settings are refused before anything runs', async () => {
 });
 
 test('a server database whose name cannot be passed safely stops the backup with a hint', async () => {
-  await using fake = await fakeTools({ mariadb: `cat >/dev/null; printf 'v\\t10.11\\nd\\t-rfoo\\n'` });
+  await using fake = await fakeTools({
+    mariadb: `cat >/dev/null; printf 'v\\t10.11\\nd\\t-rfoo\\n'`,
+  });
   await assert.rejects(createMariadbSource(conn(fake.dir)).listParts(), (e: unknown) => {
     assert.ok(isLifeboatError(e, 'INVALID_ARGUMENT'));
     assert.match(e.message, /"-rfoo".*list the databases/);
@@ -143,5 +165,7 @@ test('a refused connection is UNREACHABLE', async () => {
   await using fake = await fakeTools({
     mariadb: `cat >/dev/null; echo "ERROR 2003 (HY000): Can't connect to MySQL server on '127.0.0.1' (111)" >&2; exit 1`,
   });
-  await assert.rejects(createMariadbSource(conn(fake.dir)).listParts(), (e: unknown) => isLifeboatError(e, 'UNREACHABLE'));
+  await assert.rejects(createMariadbSource(conn(fake.dir)).listParts(), (e: unknown) =>
+    isLifeboatError(e, 'UNREACHABLE'),
+  );
 });

@@ -79,12 +79,18 @@ export function createMariadbSource(conn: MariadbConnection, what = 'mariadb sou
         ? 'mariadb'
         : 'mysql';
       const present = new Set(rows.filter(([k]) => k === 'd').map(([, name]) => name ?? ''));
-      const names = conn.databases ? [...new Set(conn.databases)] : [...present].filter((n) => !SYSTEM_DATABASES.has(n));
+      const names = conn.databases
+        ? [...new Set(conn.databases)]
+        : [...present].filter((n) => !SYSTEM_DATABASES.has(n));
       for (const name of names) {
         if (!present.has(name)) {
-          throw new LifeboatError('NOT_FOUND', `${what}: database ${name} does not exist on ${where(conn)}`, {
-            details: { database: name },
-          });
+          throw new LifeboatError(
+            'NOT_FOUND',
+            `${what}: database ${name} does not exist on ${where(conn)}`,
+            {
+              details: { database: name },
+            },
+          );
         }
         if (conn.databases === undefined) {
           // A name from the server reaches mariadb-dump's argv: it must pass the same check.
@@ -110,7 +116,11 @@ export function createMariadbSource(conn: MariadbConnection, what = 'mariadb sou
   };
 }
 
-function dumpDatabase(conn: MariadbLogin, name: string, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+function dumpDatabase(
+  conn: MariadbLogin,
+  name: string,
+  signal?: AbortSignal,
+): AsyncIterable<Uint8Array> {
   const command = findTool(['mariadb-dump', 'mysqldump'], conn.binDir);
   return withLoginArgsGen(conn, (args) =>
     toolOutput(
@@ -125,15 +135,24 @@ function dumpDatabase(conn: MariadbLogin, name: string, signal?: AbortSignal): A
   );
 }
 
-async function* dumpUsers(conn: MariadbLogin, flavour: Flavour, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+async function* dumpUsers(
+  conn: MariadbLogin,
+  flavour: Flavour,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array> {
   const accounts = selectAccounts(
     await query(conn, accountsQuery(flavour), `listing the accounts on ${where(conn)}`, signal),
   );
   const statements =
     accounts.length === 0
       ? []
-      : (await query(conn, showScript(accounts, flavour), `reading the grants on ${where(conn)}`, signal)).map(
-          (row) => row.join('\t'),
-        );
+      : (
+          await query(
+            conn,
+            showScript(accounts, flavour),
+            `reading the grants on ${where(conn)}`,
+            signal,
+          )
+        ).map((row) => row.join('\t'));
   yield Buffer.from(usersPart(accounts, statements));
 }

@@ -28,33 +28,60 @@ async function stdins(dir: string): Promise<string[]> {
   return text.split('\n<<END>>\n').filter((s) => s !== '');
 }
 
-const USERS = usersPart([{ user: 'app', host: '%', role: false }], ["CREATE USER `app`@`%`", 'GRANT SELECT ON `app`.* TO `app`@`%`']);
+const USERS = usersPart(
+  [{ user: 'app', host: '%', role: false }],
+  ['CREATE USER `app`@`%`', 'GRANT SELECT ON `app`.* TO `app`@`%`'],
+);
 
 const reader: PartReader = (name) =>
   (async function* () {
     yield Buffer.from(
-      name === 'users.sql' ? USERS : `CREATE DATABASE \`x\`;\nINSERT INTO \`t\` VALUES (1);\nINSERT INTO \`t\` VALUES (2);\n`,
+      name === 'users.sql'
+        ? USERS
+        : `CREATE DATABASE \`x\`;\nINSERT INTO \`t\` VALUES (1);\nINSERT INTO \`t\` VALUES (2);\n`,
     );
   })();
 
 const target = (binDir: string, force = false) =>
-  createMariadbTarget({ host: '127.0.0.1', port: 3307, user: 'root', password: 'pw', binDir, force });
+  createMariadbTarget({
+    host: '127.0.0.1',
+    port: 3307,
+    user: 'root',
+    password: 'pw',
+    binDir,
+    force,
+  });
 
 test('unknown, duplicate or hostile part names are refused before anything runs', async () => {
   await using fake = await fakeTools({ mariadb: client('', '') });
-  for (const parts of [['dump.rdb'], ['db-app.sql', 'db-app.sql'], ['db-a b.sql'], ['db--x.sql'], ['db-.sql']]) {
-    await assert.rejects(target(fake.dir).restore(parts, reader), (e: unknown) => isLifeboatError(e, 'INVALID_ARGUMENT'), JSON.stringify(parts));
+  for (const parts of [
+    ['dump.rdb'],
+    ['db-app.sql', 'db-app.sql'],
+    ['db-a b.sql'],
+    ['db--x.sql'],
+    ['db-.sql'],
+  ]) {
+    await assert.rejects(
+      target(fake.dir).restore(parts, reader),
+      (e: unknown) => isLifeboatError(e, 'INVALID_ARGUMENT'),
+      JSON.stringify(parts),
+    );
   }
   assert.deepEqual(await fake.calls(), []);
 });
 
 test('a database with tables or an existing account is refused after the checks alone', async () => {
-  await using fake = await fakeTools({ mariadb: client('app\\t3\\n', 'app\\t%%\\nroot\\tlocalhost\\n') });
-  await assert.rejects(target(fake.dir).restore(['db-app.sql', 'db-shop.sql', 'users.sql'], reader), (e: unknown) => {
-    assert.ok(isLifeboatError(e, 'TARGET_NOT_EMPTY'));
-    assert.match(e.message, /database app has 3 tables; account 'app'@'%' already exists/);
-    return true;
+  await using fake = await fakeTools({
+    mariadb: client('app\\t3\\n', 'app\\t%%\\nroot\\tlocalhost\\n'),
   });
+  await assert.rejects(
+    target(fake.dir).restore(['db-app.sql', 'db-shop.sql', 'users.sql'], reader),
+    (e: unknown) => {
+      assert.ok(isLifeboatError(e, 'TARGET_NOT_EMPTY'));
+      assert.match(e.message, /database app has 3 tables; account 'app'@'%' already exists/);
+      return true;
+    },
+  );
   const sent = await stdins(fake.dir);
   assert.equal(sent.length, 2, 'only the two checks ran');
   assert.match(sent[0]!, /TABLE_SCHEMA IN \('app', 'shop'\)/);
@@ -81,5 +108,9 @@ test('force drops the databases and accounts first', async () => {
   await target(fake.dir, true).restore(['db-app.sql', 'users.sql'], reader);
   const sent = await stdins(fake.dir);
   assert.equal(sent[2], 'DROP DATABASE IF EXISTS `app`;');
-  assert.ok(sent[4]!.startsWith("SET SESSION sql_mode = '';\nDROP USER IF EXISTS 'app'@'%';\n-- Lifeboat users part"));
+  assert.ok(
+    sent[4]!.startsWith(
+      "SET SESSION sql_mode = '';\nDROP USER IF EXISTS 'app'@'%';\n-- Lifeboat users part",
+    ),
+  );
 });

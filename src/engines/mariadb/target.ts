@@ -37,14 +37,22 @@ type Plan = { kind: 'db'; part: string; database: string } | { kind: 'users'; pa
 function planParts(parts: readonly string[], what: string): Plan[] {
   const seen = new Set<string>();
   return parts.map((part) => {
-    if (seen.has(part)) throw new LifeboatError('INVALID_ARGUMENT', `${what}: part ${part} given twice`);
+    if (seen.has(part))
+      throw new LifeboatError('INVALID_ARGUMENT', `${what}: part ${part} given twice`);
     seen.add(part);
     if (part === USERS_PART) return { kind: 'users', part };
     const m = /^db-(.+)\.sql$/.exec(part);
     if (m?.[1] === undefined) {
-      throw new LifeboatError('INVALID_ARGUMENT', `${what}: ${JSON.stringify(part)} is not a MariaDB part (db-<name>.sql or users.sql)`);
+      throw new LifeboatError(
+        'INVALID_ARGUMENT',
+        `${what}: ${JSON.stringify(part)} is not a MariaDB part (db-<name>.sql or users.sql)`,
+      );
     }
-    return { kind: 'db', part, database: checkIdentifier(`${what}: database of part ${part}`, m[1]) };
+    return {
+      kind: 'db',
+      part,
+      database: checkIdentifier(`${what}: database of part ${part}`, m[1]),
+    };
   });
 }
 
@@ -53,7 +61,8 @@ async function readAll(read: PartReader, name: string, signal?: AbortSignal): Pr
   let size = 0;
   for await (const c of read(name, signal)) {
     size += c.length;
-    if (size > MAX_USERS_PART) throw new LifeboatError('INTEGRITY', `${name} is larger than ${MAX_USERS_PART} bytes`);
+    if (size > MAX_USERS_PART)
+      throw new LifeboatError('INTEGRITY', `${name} is larger than ${MAX_USERS_PART} bytes`);
     chunks.push(Buffer.from(c));
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -98,16 +107,26 @@ export function createMariadbTarget(target: MariadbTarget, what = 'mariadb targe
           `checking the databases on ${at}`,
           signal,
         );
-        for (const [db, count] of rows) problems.push(`database ${db ?? '?'} has ${count ?? '?'} tables`);
+        for (const [db, count] of rows)
+          problems.push(`database ${db ?? '?'} has ${count ?? '?'} tables`);
       }
       if (accounts.length > 0) {
-        const rows = await query(target, 'SELECT User, Host FROM mysql.user;', `checking the accounts on ${at}`, signal);
+        const rows = await query(
+          target,
+          'SELECT User, Host FROM mysql.user;',
+          `checking the accounts on ${at}`,
+          signal,
+        );
         const existing = new Set(rows.map(([u, h]) => `${u ?? ''}\0${h ?? ''}`));
         const clash = accounts.filter((a) => existing.has(`${a.user}\0${a.host}`));
         if (clash.length > 0) {
           const shown = clash.slice(0, 5).map(showAccount).join(', ');
           const more = clash.length > 5 ? ` and ${clash.length - 5} more` : '';
-          problems.push(clash.length > 1 ? `accounts ${shown}${more} already exist` : `account ${shown} already exists`);
+          problems.push(
+            clash.length > 1
+              ? `accounts ${shown}${more} already exist`
+              : `account ${shown} already exists`,
+          );
         }
       }
       if (problems.length > 0 && target.force !== true) {
@@ -123,8 +142,17 @@ export function createMariadbTarget(target: MariadbTarget, what = 'mariadb targe
       for (const p of plan) {
         signal?.throwIfAborted();
         if (p.kind === 'db') {
-          if (target.force === true) await feed(`DROP DATABASE IF EXISTS ${quoteIdent(p.database)};\n`, `dropping database ${p.database}`, signal);
-          await feed(batchInserts(read(p.part, signal)), `restore of database ${p.database}`, signal);
+          if (target.force === true)
+            await feed(
+              `DROP DATABASE IF EXISTS ${quoteIdent(p.database)};\n`,
+              `dropping database ${p.database}`,
+              signal,
+            );
+          await feed(
+            batchInserts(read(p.part, signal)),
+            `restore of database ${p.database}`,
+            signal,
+          );
           notes.push(`restored database ${p.database} on ${at}`);
         } else {
           const drop = target.force === true ? dropScript(accounts) : '';

@@ -52,8 +52,14 @@ test('the part creates roles, then users, then grants, and lists its accounts', 
 });
 
 test('a damaged account line is an integrity error', () => {
-  assert.throws(() => partAccounts('-- account {"user":1}\n'), (e: unknown) => isLifeboatError(e, 'INTEGRITY'));
-  assert.throws(() => partAccounts('-- account {nope\n'), (e: unknown) => isLifeboatError(e, 'INTEGRITY'));
+  assert.throws(
+    () => partAccounts('-- account {"user":1}\n'),
+    (e: unknown) => isLifeboatError(e, 'INTEGRITY'),
+  );
+  assert.throws(
+    () => partAccounts('-- account {nope\n'),
+    (e: unknown) => isLifeboatError(e, 'INTEGRITY'),
+  );
 });
 
 test('force drops exactly the part accounts', () => {

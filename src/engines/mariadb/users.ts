@@ -93,9 +93,13 @@ export function partAccounts(text: string): Account[] {
     try {
       value = JSON.parse(line.slice(ACCOUNT_LINE.length));
     } catch (e) {
-      throw new LifeboatError('INTEGRITY', `users.sql: unreadable account line ${JSON.stringify(line)}`, {
-        cause: e,
-      });
+      throw new LifeboatError(
+        'INTEGRITY',
+        `users.sql: unreadable account line ${JSON.stringify(line)}`,
+        {
+          cause: e,
+        },
+      );
     }
     const v = value as Partial<Account>;
     if (typeof v.user !== 'string' || typeof v.host !== 'string' || typeof v.role !== 'boolean') {
@@ -115,7 +119,11 @@ export function showAccount(a: Account): string {
 export function dropScript(accounts: readonly Account[]): string {
   const lines = ["SET SESSION sql_mode = '';"];
   for (const a of accounts) {
-    lines.push(a.role ? `DROP ROLE IF EXISTS ${quoteIdent(a.user)};` : `DROP USER IF EXISTS ${accountName(a)};`);
+    lines.push(
+      a.role
+        ? `DROP ROLE IF EXISTS ${quoteIdent(a.user)};`
+        : `DROP USER IF EXISTS ${accountName(a)};`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

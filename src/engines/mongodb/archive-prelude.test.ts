@@ -33,7 +33,11 @@ test('the prelude lists every collection; the stream gives back every byte', asy
 
 test('an archive of an empty server has no collections', async () => {
   assert.deepEqual(parsePrelude(mongoArchive([]), 'x')?.namespaces, []);
-  assert.equal(parsePrelude(mongoArchive([['a', 'b']]).subarray(0, 30), 'x'), undefined, 'needs more bytes');
+  assert.equal(
+    parsePrelude(mongoArchive([['a', 'b']]).subarray(0, 30), 'x'),
+    undefined,
+    'needs more bytes',
+  );
 });
 
 test('anything else is INTEGRITY', async () => {
@@ -41,10 +45,16 @@ test('anything else is INTEGRITY', async () => {
     Buffer.from('-- MariaDB dump'),
     Buffer.alloc(0),
     mongoArchive([['a', 'b']]).subarray(0, 40),
-    Buffer.concat([mongoArchive([]).subarray(0, -4), bsonDocument({ db: 'a' }), Buffer.from([0xff, 0xff, 0xff, 0xff])]),
+    Buffer.concat([
+      mongoArchive([]).subarray(0, -4),
+      bsonDocument({ db: 'a' }),
+      Buffer.from([0xff, 0xff, 0xff, 0xff]),
+    ]),
   ];
   for (const bytes of notArchive) {
-    await assert.rejects(readPrelude(pieces(bytes, 7), 'part x'), (e: unknown) => isLifeboatError(e, 'INTEGRITY'));
+    await assert.rejects(readPrelude(pieces(bytes, 7), 'part x'), (e: unknown) =>
+      isLifeboatError(e, 'INTEGRITY'),
+    );
   }
 });
 

@@ -122,7 +122,8 @@ export function parsePrelude(
       const fields = stringFields(buf, at, len, what);
       const db = fields.get('db');
       const collection = fields.get('collection');
-      if (db === undefined || collection === undefined) throw bad(what, 'collection metadata without db/collection');
+      if (db === undefined || collection === undefined)
+        throw bad(what, 'collection metadata without db/collection');
       namespaces.push({ db, collection });
     }
     header = false;
@@ -131,7 +132,10 @@ export function parsePrelude(
 }
 
 /** Reads from `source` until its prelude is complete. */
-export async function readPrelude(source: AsyncIterable<Uint8Array>, what: string): Promise<Prelude> {
+export async function readPrelude(
+  source: AsyncIterable<Uint8Array>,
+  what: string,
+): Promise<Prelude> {
   const it = source[Symbol.asyncIterator]();
   const close = async () => {
     await it.return?.();
@@ -159,7 +163,8 @@ export async function readPrelude(source: AsyncIterable<Uint8Array>, what: strin
           })(),
         };
       }
-      if (buf.length > MAX_PRELUDE) throw bad(what, `no end of the prelude within ${MAX_PRELUDE} bytes`);
+      if (buf.length > MAX_PRELUDE)
+        throw bad(what, `no end of the prelude within ${MAX_PRELUDE} bytes`);
       const r = await it.next();
       if (r.done === true) throw bad(what, buf.length === 0 ? 'empty' : 'ends inside its prelude');
       buf = Buffer.concat([buf, r.value]);

@@ -27,7 +27,11 @@ async function listener(): Promise<AsyncDisposable & { port: number }> {
   return { port, [Symbol.asyncDispose]: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-const conn = (binDir: string, port: number, more: Partial<MongoConnection> = {}): MongoConnection => ({
+const conn = (
+  binDir: string,
+  port: number,
+  more: Partial<MongoConnection> = {},
+): MongoConnection => ({
   host: '127.0.0.1',
   port,
   username: 'backup',
@@ -62,7 +66,10 @@ test('all.archive streams mongodump stdout byte for byte; the password is only i
     '--numParallelCollections=1',
   ]);
   const file = config.slice('--config='.length);
-  assert.deepEqual(call!.files[file], { content: 'password: "mongo \\"hunter2\\": yes\\\\no"\n', mode: '600' });
+  assert.deepEqual(call!.files[file], {
+    content: 'password: "mongo \\"hunter2\\": yes\\\\no"\n',
+    mode: '600',
+  });
   assert.ok(!existsSync(file), 'config file removed afterwards');
   assert.ok(!call!.argv.some((a) => a.includes('hunter2')));
 });
@@ -70,7 +77,9 @@ test('all.archive streams mongodump stdout byte for byte; the password is only i
 test('listed databases give one part each, dumped with --db', async () => {
   await using server = await listener();
   await using fake = await fakeTools({ mongodump: 'printf x' });
-  const parts = await createMongoSource(conn(fake.dir, server.port, { databases: ['shop', 'app'] })).listParts();
+  const parts = await createMongoSource(
+    conn(fake.dir, server.port, { databases: ['shop', 'app'] }),
+  ).listParts();
   assert.deepEqual(
     parts.map((p) => p.name),
     ['db-app.archive', 'db-shop.archive'],
@@ -84,7 +93,10 @@ test('a closed port is UNREACHABLE before anything runs; a refused login is UNRE
     mongodump:
       'echo "Failed: can\'t create session: connection() error occurred during connection handshake: auth error: sasl conversation error: unable to authenticate using mechanism \\"SCRAM-SHA-256\\": (AuthenticationFailed) Authentication failed." >&2; exit 1',
   });
-  await assert.rejects(createMongoSource(conn(fake.dir, await freePort())).listParts(), (e: unknown) => isLifeboatError(e, 'UNREACHABLE'));
+  await assert.rejects(
+    createMongoSource(conn(fake.dir, await freePort())).listParts(),
+    (e: unknown) => isLifeboatError(e, 'UNREACHABLE'),
+  );
   assert.deepEqual(await fake.calls(), []);
 
   await using server = await listener();
@@ -119,7 +131,11 @@ test('hostile settings, and a password without a user, are refused before anythi
     { databases: ['app', '../x'] },
   ];
   for (const h of hostile) {
-    assert.throws(() => createMongoSource(conn(fake.dir, 27017, h)), (e: unknown) => isLifeboatError(e, 'INVALID_ARGUMENT'), JSON.stringify(h));
+    assert.throws(
+      () => createMongoSource(conn(fake.dir, 27017, h)),
+      (e: unknown) => isLifeboatError(e, 'INVALID_ARGUMENT'),
+      JSON.stringify(h),
+    );
   }
   assert.throws(
     () => createMongoSource({ host: '127.0.0.1', port: 27017, password: 'x', binDir: fake.dir }),

@@ -17,7 +17,14 @@ import type { DumpSource } from '../engine.js';
 import { probeTcp } from '../tcp-probe.js';
 import { toolOutput } from '../tool.js';
 import { checkIdentifier } from '../validate.js';
-import { checkMongoLogin, classifyMongo, mongoTool, where, withMongoArgs, type MongoLogin } from './connection.js';
+import {
+  checkMongoLogin,
+  classifyMongo,
+  mongoTool,
+  where,
+  withMongoArgs,
+  type MongoLogin,
+} from './connection.js';
 
 export interface MongoConnection extends MongoLogin {
   /** Databases to back up, each as the part `db-<name>.archive`; default: all, as `all.archive`. */
@@ -37,10 +44,18 @@ export function dumpArgs(database?: string): string[] {
 }
 
 /** Runs mongodump and yields the archive. */
-export function mongodump(login: MongoLogin, what: string, database?: string, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+export function mongodump(
+  login: MongoLogin,
+  what: string,
+  database?: string,
+  signal?: AbortSignal,
+): AsyncIterable<Uint8Array> {
   const command = mongoTool('mongodump', login.binDir);
   return withMongoArgs(login, (args) =>
-    toolOutput({ command, args: [...args, ...dumpArgs(database)], what, classify: classifyMongo }, signal),
+    toolOutput(
+      { command, args: [...args, ...dumpArgs(database)], what, classify: classifyMongo },
+      signal,
+    ),
   );
 }
 
@@ -55,12 +70,21 @@ export function createMongoSource(conn: MongoConnection, what = 'mongodb source'
       // a closed port at once. A refused login shows when the part is opened (UNREACHABLE).
       const probe = await probeTcp(conn.host, conn.port, 5000, signal);
       if (!probe.open) {
-        throw new LifeboatError('UNREACHABLE', `${what}: nothing answers on ${where(conn)} (${probe.reason})`, {
-          details: { host: conn.host, port: conn.port },
-        });
+        throw new LifeboatError(
+          'UNREACHABLE',
+          `${what}: nothing answers on ${where(conn)} (${probe.reason})`,
+          {
+            details: { host: conn.host, port: conn.port },
+          },
+        );
       }
       if (conn.databases === undefined) {
-        return [{ name: ALL_PART, open: (s) => mongodump(conn, `mongodump of ${where(conn)}`, undefined, s) }];
+        return [
+          {
+            name: ALL_PART,
+            open: (s) => mongodump(conn, `mongodump of ${where(conn)}`, undefined, s),
+          },
+        ];
       }
       return [...new Set(conn.databases)].sort().map((db) => ({
         name: databasePart(db),

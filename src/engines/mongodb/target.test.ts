@@ -15,7 +15,16 @@ import type { PartReader } from '../engine.js';
 import { createMongoTarget } from './target.js';
 
 const PARTS = new Map([
-  ['all.archive', mongoArchive([['app', 'users'], ['admin', 'system.users']], randomBytes(4 << 20))],
+  [
+    'all.archive',
+    mongoArchive(
+      [
+        ['app', 'users'],
+        ['admin', 'system.users'],
+      ],
+      randomBytes(4 << 20),
+    ),
+  ],
   ['db-shop.archive', mongoArchive([['shop', 'orders']], Buffer.from('orders data'))],
 ]);
 
@@ -37,7 +46,14 @@ async function tools(existing: [string, string][]): Promise<FakeTools> {
 }
 
 const target = (binDir: string, force = false) =>
-  createMongoTarget({ host: '127.0.0.1', port: 27018, username: 'root', password: 'pw!', binDir, force });
+  createMongoTarget({
+    host: '127.0.0.1',
+    port: 27018,
+    username: 'root',
+    password: 'pw!',
+    binDir,
+    force,
+  });
 
 test('into a target without those databases: each part streams into mongorestore', async () => {
   await using fake = await tools([
@@ -53,9 +69,31 @@ test('into a target without those databases: each part streams into mongorestore
   assert.deepEqual(
     calls.map((c) => [c.tool, c.argv.slice(1)]),
     [
-      ['mongodump', ['--host=127.0.0.1', '--port=27018', '--username=root', '--archive', '--numParallelCollections=1']],
-      ['mongorestore', ['--host=127.0.0.1', '--port=27018', '--username=root', '--archive', '--stopOnError']],
-      ['mongorestore', ['--host=127.0.0.1', '--port=27018', '--username=root', '--archive', '--stopOnError', '--nsInclude=shop.*']],
+      [
+        'mongodump',
+        [
+          '--host=127.0.0.1',
+          '--port=27018',
+          '--username=root',
+          '--archive',
+          '--numParallelCollections=1',
+        ],
+      ],
+      [
+        'mongorestore',
+        ['--host=127.0.0.1', '--port=27018', '--username=root', '--archive', '--stopOnError'],
+      ],
+      [
+        'mongorestore',
+        [
+          '--host=127.0.0.1',
+          '--port=27018',
+          '--username=root',
+          '--archive',
+          '--stopOnError',
+          '--nsInclude=shop.*',
+        ],
+      ],
     ],
   );
   for (const c of calls) {
@@ -90,12 +128,16 @@ test('force restores over it with --drop', async () => {
 test('bad part names and parts that are not archives are refused before the target is touched', async () => {
   await using fake = await tools([]);
   for (const parts of [['dump.rdb'], ['db-a b.archive'], ['all.archive', 'all.archive']]) {
-    await assert.rejects(target(fake.dir).restore(parts, reader), (e: unknown) => isLifeboatError(e, 'INVALID_ARGUMENT'));
+    await assert.rejects(target(fake.dir).restore(parts, reader), (e: unknown) =>
+      isLifeboatError(e, 'INVALID_ARGUMENT'),
+    );
   }
   const notArchive: PartReader = () =>
     (async function* () {
       yield Buffer.from('-- MariaDB dump 10.19');
     })();
-  await assert.rejects(target(fake.dir).restore(['all.archive'], notArchive), (e: unknown) => isLifeboatError(e, 'INTEGRITY'));
+  await assert.rejects(target(fake.dir).restore(['all.archive'], notArchive), (e: unknown) =>
+    isLifeboatError(e, 'INTEGRITY'),
+  );
   assert.deepEqual(await fake.calls(), []);
 });

@@ -15,7 +15,14 @@ import type { RestoreTarget } from '../engine.js';
 import { runTool } from '../tool.js';
 import { checkIdentifier } from '../validate.js';
 import { readPrelude, type Prelude } from './archive-prelude.js';
-import { checkMongoLogin, classifyMongo, mongoTool, where, withMongoArgsDo, type MongoLogin } from './connection.js';
+import {
+  checkMongoLogin,
+  classifyMongo,
+  mongoTool,
+  where,
+  withMongoArgsDo,
+  type MongoLogin,
+} from './connection.js';
 import { ALL_PART, mongodump } from './source.js';
 
 export interface MongoTarget extends MongoLogin {
@@ -30,7 +37,10 @@ function partDatabase(part: string, what: string): string | undefined {
   if (part === ALL_PART) return undefined;
   const m = /^db-(.+)\.archive$/.exec(part);
   if (m?.[1] === undefined) {
-    throw new LifeboatError('INVALID_ARGUMENT', `${what}: ${JSON.stringify(part)} is not a MongoDB part (all.archive or db-<name>.archive)`);
+    throw new LifeboatError(
+      'INVALID_ARGUMENT',
+      `${what}: ${JSON.stringify(part)} is not a MongoDB part (all.archive or db-<name>.archive)`,
+    );
   }
   return checkIdentifier(`${what}: database of part ${part}`, m[1]);
 }
@@ -53,26 +63,44 @@ export function createMongoTarget(target: MongoTarget, what = 'mongodb target'):
     kind: 'mongodb',
     async restore(parts, read, signal) {
       if (new Set(parts).size !== parts.length) {
-        throw new LifeboatError('INVALID_ARGUMENT', `${what}: a part is given twice in ${JSON.stringify(parts)}`);
+        throw new LifeboatError(
+          'INVALID_ARGUMENT',
+          `${what}: a part is given twice in ${JSON.stringify(parts)}`,
+        );
       }
       const databases = parts.map((p) => partDatabase(p, what));
       const opened: Prelude[] = [];
       try {
-        for (const part of parts) opened.push(await readPrelude(read(part, signal), `part ${part}`));
+        for (const part of parts)
+          opened.push(await readPrelude(read(part, signal), `part ${part}`));
 
         // Everything is checked before anything is changed.
-        const writes = new Set(opened.flatMap((p) => p.namespaces.map((n) => n.db)).filter((db) => !SERVER_DATABASES.has(db)));
-        const existing = await readPrelude(mongodump(target, `listing the collections on ${at}`, undefined, signal), `mongodump of ${at}`);
+        const writes = new Set(
+          opened
+            .flatMap((p) => p.namespaces.map((n) => n.db))
+            .filter((db) => !SERVER_DATABASES.has(db)),
+        );
+        const existing = await readPrelude(
+          mongodump(target, `listing the collections on ${at}`, undefined, signal),
+          `mongodump of ${at}`,
+        );
         await existing.close();
         const clash = new Map<string, number>();
         for (const n of existing.namespaces) {
-          if (writes.has(n.db) && !n.collection.startsWith('system.')) clash.set(n.db, (clash.get(n.db) ?? 0) + 1);
+          if (writes.has(n.db) && !n.collection.startsWith('system.'))
+            clash.set(n.db, (clash.get(n.db) ?? 0) + 1);
         }
         if (clash.size > 0 && !force) {
-          const problems = [...clash].map(([db, count]) => `database ${db} has ${count} collections`);
-          throw new LifeboatError('TARGET_NOT_EMPTY', `${what} ${at} already holds data: ${problems.join('; ')}; restore elsewhere or set force to replace it`, {
-            details: { target: at, problems },
-          });
+          const problems = [...clash].map(
+            ([db, count]) => `database ${db} has ${count} collections`,
+          );
+          throw new LifeboatError(
+            'TARGET_NOT_EMPTY',
+            `${what} ${at} already holds data: ${problems.join('; ')}; restore elsewhere or set force to replace it`,
+            {
+              details: { target: at, problems },
+            },
+          );
         }
 
         const command = mongoTool('mongorestore', target.binDir);
@@ -81,7 +109,12 @@ export function createMongoTarget(target: MongoTarget, what = 'mongodb target'):
           const database = databases[i];
           await withMongoArgsDo(target, (args) =>
             runTool(
-              { command, args: [...args, ...restoreArgs(database, force)], what: `mongorestore of ${part} into ${at}`, classify: classifyMongo },
+              {
+                command,
+                args: [...args, ...restoreArgs(database, force)],
+                what: `mongorestore of ${part} into ${at}`,
+                classify: classifyMongo,
+              },
               { input: opened[i]!.stream, ...(signal ? { signal } : {}) },
             ),
           );

@@ -53,7 +53,9 @@ export function cliEnv(conn: { password?: string }): Record<string, string> {
  * "AUTH failed: …" when the login is refused, and exits 1; either means UNREACHABLE.
  */
 export function classifyRedis(stderr: string): ErrorCode | undefined {
-  return /Could not connect to Redis|AUTH failed|NOAUTH|WRONGPASS|Connection reset|I\/O error/i.test(stderr)
+  return /Could not connect to Redis|AUTH failed|NOAUTH|WRONGPASS|Connection reset|I\/O error/i.test(
+    stderr,
+  )
     ? 'UNREACHABLE'
     : undefined;
 }
@@ -82,11 +84,19 @@ export async function redisCommand(
  * PINGs the server; throws UNREACHABLE unless it answers PONG. redis-cli exits 0 even when the
  * reply is an error such as NOAUTH, so the reply itself is checked.
  */
-export async function ping(conn: RedisConnection, what: string, signal?: AbortSignal): Promise<void> {
+export async function ping(
+  conn: RedisConnection,
+  what: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const reply = await redisCommand(conn, ['PING'], what, signal);
   if (reply !== 'PONG') {
-    throw new LifeboatError('UNREACHABLE', `${what}: redis at ${where(conn)} answered PING with ${JSON.stringify(reply.slice(0, 200))}`, {
-      details: { host: conn.host, port: conn.port },
-    });
+    throw new LifeboatError(
+      'UNREACHABLE',
+      `${what}: redis at ${where(conn)} answered PING with ${JSON.stringify(reply.slice(0, 200))}`,
+      {
+        details: { host: conn.host, port: conn.port },
+      },
+    );
   }
 }

@@ -5,7 +5,10 @@ import { rdbFromReplicaStream } from './rdb-stream.js';
 
 /** A stand-in RDB: magic, payload, EOF opcode 0xFF and an 8-byte checksum. */
 function rdb(payload: string): Buffer {
-  return Buffer.concat([Buffer.from(`REDIS0010${payload}`), Buffer.from([0xff, 1, 2, 3, 4, 5, 6, 7, 8])]);
+  return Buffer.concat([
+    Buffer.from(`REDIS0010${payload}`),
+    Buffer.from([0xff, 1, 2, 3, 4, 5, 6, 7, 8]),
+  ]);
 }
 const MARK = Buffer.from('0123456789abcdef0123456789abcdef01234567');
 
@@ -39,6 +42,10 @@ test('empty output is TOOL_FAILED (redis-cli too old for --rdb -), other bytes a
     assert.match(e.message, /redis-cli 7\.0 or newer/);
     return true;
   });
-  await assert.rejects(run(Buffer.from('-ERR unknown command'), 2), (e: unknown) => isLifeboatError(e, 'INTEGRITY'));
-  await assert.rejects(run(Buffer.from('RED'), 2), (e: unknown) => isLifeboatError(e, 'TOOL_FAILED'));
+  await assert.rejects(run(Buffer.from('-ERR unknown command'), 2), (e: unknown) =>
+    isLifeboatError(e, 'INTEGRITY'),
+  );
+  await assert.rejects(run(Buffer.from('RED'), 2), (e: unknown) =>
+    isLifeboatError(e, 'TOOL_FAILED'),
+  );
 });

@@ -56,9 +56,12 @@ test('a reply other than PONG (NOAUTH) and a refused connection are UNREACHABLE'
     return true;
   });
   await using down = await fakeTools({
-    'redis-cli': 'echo "Could not connect to Redis at 127.0.0.1:6390: Connection refused" >&2; exit 1',
+    'redis-cli':
+      'echo "Could not connect to Redis at 127.0.0.1:6390: Connection refused" >&2; exit 1',
   });
-  await assert.rejects(createRedisSource(conn(down.dir)).listParts(), (e: unknown) => isLifeboatError(e, 'UNREACHABLE'));
+  await assert.rejects(createRedisSource(conn(down.dir)).listParts(), (e: unknown) =>
+    isLifeboatError(e, 'UNREACHABLE'),
+  );
 });
 
 test('a transfer cut short is a failure, not a short snapshot', async () => {
@@ -66,19 +69,41 @@ test('a transfer cut short is a failure, not a short snapshot', async () => {
     'redis-cli': `case "$*" in *PING*) echo PONG ;; *) printf 'REDIS0010partial'; echo "I/O Error reading RDB payload from socket" >&2; exit 1 ;; esac`,
   });
   const [part] = await createRedisSource(conn(fake.dir)).listParts();
-  await assert.rejects(collect(part!.open()), (e: unknown) => isLifeboatError(e, 'UNREACHABLE') || isLifeboatError(e, 'TOOL_FAILED'));
+  await assert.rejects(
+    collect(part!.open()),
+    (e: unknown) => isLifeboatError(e, 'UNREACHABLE') || isLifeboatError(e, 'TOOL_FAILED'),
+  );
 });
 
 test('hostile settings are refused before anything runs', async () => {
   await using fake = await fakeTools({ 'redis-cli': CLI });
-  for (const h of [{ host: '-h' }, { host: 'a b' }, { port: 70000 }, { username: '--pass' }, { username: 'a b' }]) {
-    assert.throws(() => createRedisSource(conn(fake.dir, h)), (e: unknown) => isLifeboatError(e, 'INVALID_ARGUMENT'), JSON.stringify(h));
+  for (const h of [
+    { host: '-h' },
+    { host: 'a b' },
+    { port: 70000 },
+    { username: '--pass' },
+    { username: 'a b' },
+  ]) {
+    assert.throws(
+      () => createRedisSource(conn(fake.dir, h)),
+      (e: unknown) => isLifeboatError(e, 'INVALID_ARGUMENT'),
+      JSON.stringify(h),
+    );
   }
   assert.deepEqual(await fake.calls(), []);
 });
 
 test('a socket path is passed with -s', async () => {
   await using fake = await fakeTools({ 'redis-cli': CLI });
-  await createRedisSource({ host: '/run/redis/redis.sock', port: 6379, binDir: fake.dir }).listParts();
-  assert.deepEqual((await fake.calls())[0]!.argv, ['-s', '/run/redis/redis.sock', '--no-auth-warning', 'PING']);
+  await createRedisSource({
+    host: '/run/redis/redis.sock',
+    port: 6379,
+    binDir: fake.dir,
+  }).listParts();
+  assert.deepEqual((await fake.calls())[0]!.argv, [
+    '-s',
+    '/run/redis/redis.sock',
+    '--no-auth-warning',
+    'PING',
+  ]);
 });

@@ -85,15 +85,22 @@ async function writePart(read: PartReader, file: string, signal?: AbortSignal): 
 async function checkRdb(tool: string, file: string, signal?: AbortSignal): Promise<void> {
   let report = '';
   try {
-    for await (const c of toolOutput({ command: tool, args: [file], what: `checking ${RDB_PART}` }, signal)) {
+    for await (const c of toolOutput(
+      { command: tool, args: [file], what: `checking ${RDB_PART}` },
+      signal,
+    )) {
       report = (report + Buffer.from(c).toString('utf8')).slice(-4096);
     }
   } catch (e) {
     if (isLifeboatError(e, 'TOOL_FAILED') && typeof e.details['exitCode'] === 'number') {
       const lines = report.trim().split('\n').slice(-8).join('\n');
-      throw new LifeboatError('INTEGRITY', `${RDB_PART} is damaged, redis-check-rdb reports:\n${lines}`, {
-        cause: e,
-      });
+      throw new LifeboatError(
+        'INTEGRITY',
+        `${RDB_PART} is damaged, redis-check-rdb reports:\n${lines}`,
+        {
+          cause: e,
+        },
+      );
     }
     throw e;
   }
@@ -137,25 +144,37 @@ export function createRedisTarget(target: RedisTarget, what = 'redis target'): R
     ...(target.binDir === undefined ? {} : { binDir: target.binDir }),
   };
 
-  async function waitReady(pidFile: string, logFile: string, signal?: AbortSignal): Promise<number> {
+  async function waitReady(
+    pidFile: string,
+    logFile: string,
+    signal?: AbortSignal,
+  ): Promise<number> {
     const started = Date.now();
     const deadline = started + (target.startTimeoutMs ?? 120_000);
     for (;;) {
       signal?.throwIfAborted();
       const pid = await readPid(pidFile);
-      const gone =
-        pid === undefined ? Date.now() - started > PIDFILE_GRACE_MS : !alive(pid);
+      const gone = pid === undefined ? Date.now() - started > PIDFILE_GRACE_MS : !alive(pid);
       if (gone || Date.now() > deadline) {
-        const how = gone ? 'exited' : `did not finish loading within ${target.startTimeoutMs ?? 120_000} ms`;
-        throw new LifeboatError('TOOL_FAILED', `${what}: redis-server on ${at} ${how}; its log ends:\n${await logTail(logFile)}`, {
-          details: { dir, port, ...(pid === undefined ? {} : { pid }) },
-        });
+        const how = gone
+          ? 'exited'
+          : `did not finish loading within ${target.startTimeoutMs ?? 120_000} ms`;
+        throw new LifeboatError(
+          'TOOL_FAILED',
+          `${what}: redis-server on ${at} ${how}; its log ends:\n${await logTail(logFile)}`,
+          {
+            details: { dir, port, ...(pid === undefined ? {} : { pid }) },
+          },
+        );
       }
       if (pid !== undefined) {
         // INFO answers while the dataset loads (PING does not); "loading:0" means done.
-        const info = await redisCommand(conn, ['INFO', 'persistence'], `${what}: waiting for redis-server`, signal).catch(
-          () => '',
-        );
+        const info = await redisCommand(
+          conn,
+          ['INFO', 'persistence'],
+          `${what}: waiting for redis-server`,
+          signal,
+        ).catch(() => '');
         if (/^loading:0\r?$/m.test(info)) return pid;
       }
       await sleep(100, undefined, signal ? { signal } : {});
@@ -166,21 +185,32 @@ export function createRedisTarget(target: RedisTarget, what = 'redis target'): R
     kind: 'redis',
     async restore(parts, read, signal) {
       if (parts.length !== 1 || parts[0] !== RDB_PART) {
-        throw new LifeboatError('INVALID_ARGUMENT', `${what}: a Redis backup has the one part ${RDB_PART}, got ${JSON.stringify(parts)}`);
+        throw new LifeboatError(
+          'INVALID_ARGUMENT',
+          `${what}: a Redis backup has the one part ${RDB_PART}, got ${JSON.stringify(parts)}`,
+        );
       }
       // Everything is checked before anything is written.
       const present: string[] = [];
       for (const f of DATA_FILES) if (await exists(join(dir, f))) present.push(f);
       if (present.length > 0 && target.force !== true) {
-        throw new LifeboatError('TARGET_NOT_EMPTY', `${what}: ${dir} already holds Redis data (${present.join(', ')}); restore elsewhere or set force to replace it`, {
-          details: { dir, files: present },
-        });
+        throw new LifeboatError(
+          'TARGET_NOT_EMPTY',
+          `${what}: ${dir} already holds Redis data (${present.join(', ')}); restore elsewhere or set force to replace it`,
+          {
+            details: { dir, files: present },
+          },
+        );
       }
       const probe = await probeTcp(host, port, 2000, signal);
       if (probe.open) {
-        throw new LifeboatError('TARGET_IN_USE', `${what}: something already answers on ${at}; choose a free port`, {
-          details: { host, port },
-        });
+        throw new LifeboatError(
+          'TARGET_IN_USE',
+          `${what}: something already answers on ${at}; choose a free port`,
+          {
+            details: { host, port },
+          },
+        );
       }
 
       await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -197,7 +227,10 @@ export function createRedisTarget(target: RedisTarget, what = 'redis target'): R
       if (target.password !== undefined) {
         const config = join(dir, CONFIG_FILE);
         await rm(config, { force: true });
-        await writeFile(config, `requirepass ${redisConfigString(target.password)}\n`, { mode: 0o600, flag: 'wx' });
+        await writeFile(config, `requirepass ${redisConfigString(target.password)}\n`, {
+          mode: 0o600,
+          flag: 'wx',
+        });
         await chmod(config, 0o600);
         args.push(config); // a config file must be redis-server's first argument
       }
@@ -205,17 +238,30 @@ export function createRedisTarget(target: RedisTarget, what = 'redis target'): R
       const logFile = join(dir, LOG_FILE);
       await rm(pidFile, { force: true });
       args.push(
-        '--daemonize', 'yes',
-        '--dir', dir,
-        '--dbfilename', RDB_PART,
-        '--port', String(port),
-        '--bind', host,
-        '--pidfile', pidFile,
-        '--logfile', logFile,
-        '--appendonly', 'no',
+        '--daemonize',
+        'yes',
+        '--dir',
+        dir,
+        '--dbfilename',
+        RDB_PART,
+        '--port',
+        String(port),
+        '--bind',
+        host,
+        '--pidfile',
+        pidFile,
+        '--logfile',
+        logFile,
+        '--appendonly',
+        'no',
       );
       await runTool(
-        { command: redisTool('redis-server', target.binDir), args, cwd: dir, what: `${what}: starting redis-server on ${at}` },
+        {
+          command: redisTool('redis-server', target.binDir),
+          args,
+          cwd: dir,
+          what: `${what}: starting redis-server on ${at}`,
+        },
         signal ? { signal } : {},
       );
       let pid: number;
@@ -229,7 +275,10 @@ export function createRedisTarget(target: RedisTarget, what = 'redis target'): R
       }
       return {
         parts: [RDB_PART],
-        notes: [`started redis-server on ${at} (pid ${pid})`, `data directory ${dir}, log ${logFile}`],
+        notes: [
+          `started redis-server on ${at} (pid ${pid})`,
+          `data directory ${dir}, log ${logFile}`,
+        ],
       };
     },
   };
