@@ -52,7 +52,7 @@ export interface DbCliRepo extends AsyncDisposable {
   readonly plan: string;
   /** Writes the plan with these services (name → source spec). */
   writePlan(services: Record<string, PgSourceSpec>): Promise<void>;
-  /** `lifeboat --plan <plan> …` for service commands; never throws. */
+  /** `lifeboat <command> --plan <plan> …` for service commands; never throws. */
   run(args: string[], opts?: RunOptions): Promise<RunResult>;
   /** `lifeboat -r <repo> …` for repository commands; never throws. */
   runRepo(args: string[], opts?: RunOptions): Promise<RunResult>;
@@ -94,7 +94,9 @@ export async function dbCliRepo(prefix: string): Promise<DbCliRepo> {
       // (findTool relies on it) and no ./lifeboat.yaml lookup decides anything.
       const cmd = args.findIndex((a) => !a.startsWith('-'));
       const at = cmd + (args[cmd] === 'wal' ? 2 : 1);
-      const argv = [...args.slice(0, at), '--plan', plan, ...args.slice(at)];
+      // `plan validate` names its file itself.
+      const argv =
+        args[cmd] === 'plan' ? args : [...args.slice(0, at), '--plan', plan, ...args.slice(at)];
       return lifeboat(argv, { cwd: dir, ...opts });
     },
     runRepo,

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../support/free-port.js';
@@ -46,7 +46,7 @@ describe('bad input in the plan never reaches a PostgreSQL tool', { timeout: 120
     binDir = join(r.dir, 'fake-bin');
     marker = join(r.dir, 'tools-called');
     port = await freePort();
-    await (await import('node:fs/promises')).mkdir(binDir);
+    await mkdir(binDir);
     for (const tool of TOOLS) {
       const path = join(binDir, tool);
       // Records that it ran (and as what), then fails like an unreachable server would.
@@ -90,16 +90,16 @@ describe('bad input in the plan never reaches a PostgreSQL tool', { timeout: 120
         await r.writePlan(specs({ service, setting, value }));
         const lines = (await readFile(r.plan, 'utf8')).split('\n');
         const key = setting === 'databases[0]' ? '- ' : `${setting.split('.').at(-1)!}: `;
-        const line = 1 + lines.findIndex((l, i) => {
-          const inService = lines.slice(0, i).lastIndexOf(`  ${service}:`) >= 0;
-          return inService && l.trimStart().startsWith(key) && l.includes(JSON.stringify(value));
-        });
+        const line =
+          1 + lines.findIndex((l) => l.trimStart().startsWith(key) && l.includes(JSON.stringify(value)));
         assert.ok(line > 0, 'the bad value is in the plan');
         const path = `services.${service}.source.${setting}`;
         const where = new RegExp(`${escape(r.plan)}:${String(line)}:\\d+ ${escape(path)}: `);
 
-        for (const args of [['plan', 'validate', r.plan], ['backup', service]]) {
-          const res = await r.run(args);
+        const commands = [['plan', 'validate', r.plan], ['backup', service]];
+        const results = await Promise.all(commands.map((args) => r.run(args)));
+        for (const [i, res] of results.entries()) {
+          const args = commands[i]!;
           assert.equal(res.code, 1, `${args.join(' ')}: ${res.stdout}`);
           assert.match(res.stderr, where, `${args.join(' ')}:\n${res.stderr.slice(0, 2000)}`);
           assert.ok(res.stderr.length < 4096, `a ${res.stderr.length}-character message`);

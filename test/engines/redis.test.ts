@@ -6,6 +6,7 @@
  * databases, about a fifth with expirations, and ~21 MiB of incompressible strings.
  */
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -157,9 +158,7 @@ async function fill(r: RedisServer): Promise<void> {
       what: 'filling redis',
     },
     {
-      input: (async function* () {
-        yield* fillCommands();
-      })(),
+      input: Readable.from(fillCommands()),
     },
   );
   assert.match(stdout, /errors: 0,/, stdout);

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { batchInserts, insertPrefixLength } from './batch-inserts.js';
 
 async function run(text: string | Buffer, pieceSize = 7, max = 1 << 20): Promise<string> {
   const data = Buffer.isBuffer(text) ? text : Buffer.from(text);
-  async function* pieces() {
-    for (let i = 0; i < data.length; i += pieceSize) yield data.subarray(i, i + pieceSize);
-  }
+  const pieces = Readable.from(
+    Array.from({ length: Math.ceil(data.length / pieceSize) }, (_, i) =>
+      data.subarray(i * pieceSize, (i + 1) * pieceSize),
+    ),
+  );
   const out: Buffer[] = [];
-  for await (const c of batchInserts(pieces(), max)) out.push(c);
+  for await (const c of batchInserts(pieces, max)) out.push(c);
   return Buffer.concat(out).toString();
 }
 
@@ -101,11 +104,8 @@ test('bytes that are not UTF-8 and a last line without a newline survive unchang
     Buffer.from([0xff, 0xfe, 0x00, 0x80]),
     Buffer.from("');\nINSERT INTO `t` VALUES (2);\n-- end"),
   ]);
-  async function* once() {
-    yield binary;
-  }
   const out: Buffer[] = [];
-  for await (const c of batchInserts(once())) out.push(c);
+  for await (const c of batchInserts(Readable.from([binary]))) out.push(c);
   assert.deepEqual(
     Buffer.concat(out),
     Buffer.concat([

@@ -4,6 +4,7 @@
  * alone, and force drops before it restores. The real client runs in test/engines/mariadb.test.ts.
  */
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -34,13 +35,13 @@ const USERS = usersPart(
 );
 
 const reader: PartReader = (name) =>
-  (async function* () {
-    yield Buffer.from(
+  Readable.from([
+    Buffer.from(
       name === 'users.sql'
         ? USERS
         : `CREATE DATABASE \`x\`;\nINSERT INTO \`t\` VALUES (1);\nINSERT INTO \`t\` VALUES (2);\n`,
-    );
-  })();
+    ),
+  ]);
 
 const target = (binDir: string, force = false) =>
   createMariadbTarget({

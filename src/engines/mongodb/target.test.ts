@@ -4,6 +4,7 @@
  * and each part streamed into mongorestore byte for byte.
  */
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,12 +29,16 @@ const PARTS = new Map([
   ['db-shop.archive', mongoArchive([['shop', 'orders']], Buffer.from('orders data'))],
 ]);
 
-const reader: PartReader = (name) =>
-  (async function* () {
-    const data = PARTS.get(name);
-    if (!data) throw new Error(`no part ${name}`);
-    for (let i = 0; i < data.length; i += 1 << 20) yield data.subarray(i, i + (1 << 20));
-  })();
+const reader: PartReader = (name) => {
+  const data = PARTS.get(name);
+  if (!data) throw new Error(`no part ${name}`);
+  const mib = 1 << 20;
+  return Readable.from(
+    Array.from({ length: Math.ceil(data.length / mib) }, (_, i) =>
+      data.subarray(i * mib, (i + 1) * mib),
+    ),
+  );
+};
 
 /** mongodump prints `existing` (the target's collections, then a lot of data). */
 async function tools(existing: [string, string][]): Promise<FakeTools> {
@@ -132,10 +137,7 @@ test('bad part names and parts that are not archives are refused before the targ
       isLifeboatError(e, 'INVALID_ARGUMENT'),
     );
   }
-  const notArchive: PartReader = () =>
-    (async function* () {
-      yield Buffer.from('-- MariaDB dump 10.19');
-    })();
+  const notArchive: PartReader = () => Readable.from([Buffer.from('-- MariaDB dump 10.19')]);
   await assert.rejects(target(fake.dir).restore(['all.archive'], notArchive), (e: unknown) =>
     isLifeboatError(e, 'INTEGRITY'),
   );

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { isLifeboatError } from '../../core/errors.js';
 import { rdbFromReplicaStream } from './rdb-stream.js';
@@ -13,11 +14,13 @@ function rdb(payload: string): Buffer {
 const MARK = Buffer.from('0123456789abcdef0123456789abcdef01234567');
 
 async function run(data: Buffer, piece: number): Promise<Buffer> {
-  async function* pieces() {
-    for (let i = 0; i < data.length; i += piece) yield data.subarray(i, i + piece);
-  }
+  const pieces = Readable.from(
+    Array.from({ length: Math.ceil(data.length / piece) }, (_, i) =>
+      data.subarray(i * piece, (i + 1) * piece),
+    ),
+  );
   const out: Buffer[] = [];
-  for await (const c of rdbFromReplicaStream(pieces(), 'test')) out.push(Buffer.from(c));
+  for await (const c of rdbFromReplicaStream(pieces, 'test')) out.push(Buffer.from(c));
   return Buffer.concat(out);
 }
 

@@ -4,6 +4,7 @@
  * snapshot are covered in test/engines/redis.test.ts.
  */
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,9 +19,7 @@ import { createRedisTarget, redisConfigString } from './target.js';
 let reads = 0;
 const reader: PartReader = () => {
   reads++;
-  return (async function* () {
-    yield Buffer.from('REDIS0010');
-  })();
+  return Readable.from([Buffer.from('REDIS0010')]);
 };
 
 async function tempDir(): Promise<AsyncDisposable & { path: string }> {
