@@ -3,7 +3,7 @@
  * (test/support/postgres.ts: loopback, a free port, a temp dir, run as postgres): sources
  * initialised with `pgbench -i`, archiving WAL when asked, and fresh servers to restore into.
  */
-import { appendFile } from 'node:fs/promises';
+import { appendFile, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startPostgres, type PgServer } from '../../test/support/postgres.js';
@@ -40,14 +40,29 @@ export function startTarget(): Promise<PgServer> {
 export async function pgbenchInit(pg: PgServer, cmd: Commands, scale: number): Promise<void> {
   await pg.psql('CREATE DATABASE bench');
   await mustRun(
-    cmd.pgClient('pgbench', ['-i', '-q', '-s', String(scale), '-h', pg.socketDir, '-p', String(pg.port), 'bench']),
+    cmd.pgClient('pgbench', [
+      '-i',
+      '-q',
+      '-s',
+      String(scale),
+      '-h',
+      pg.socketDir,
+      '-p',
+      String(pg.port),
+      'bench',
+    ]),
     `pgbench -i -s ${String(scale)}`,
   );
   await pg.psql('CHECKPOINT');
 }
 
 /** Runs pgbench against `db` over the unix socket. */
-export function pgbench(pg: PgServer, cmd: Commands, args: string[], env: Record<string, string> = {}): Promise<string> {
+export function pgbench(
+  pg: PgServer,
+  cmd: Commands,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
   return mustRun(
     cmd.pgClient('pgbench', [...args, '-h', pg.socketDir, '-p', String(pg.port), 'bench'], env),
     `pgbench ${args.join(' ')}`,
@@ -63,7 +78,8 @@ export async function setArchiveCommand(pg: PgServer, command: string): Promise<
   await pg.psql('SELECT pg_reload_conf()');
   const deadline = Date.now() + 10_000;
   while ((await pg.psql('SHOW archive_command')) !== command) {
-    if (Date.now() > deadline) throw new Error(`archive_command of port ${String(pg.port)} did not change`);
+    if (Date.now() > deadline)
+      throw new Error(`archive_command of port ${String(pg.port)} did not change`);
     await sleep(50);
   }
 }
@@ -79,7 +95,9 @@ export async function archiveAll(pg: PgServer, timeoutMs = 300_000): Promise<voi
     const [archived, failed] = row.split('|');
     if (archived !== undefined && archived >= last) return;
     if (Date.now() > deadline) {
-      throw new Error(`WAL ${last} of port ${String(pg.port)} not archived in time (archived ${archived ?? '-'}, failed ${failed ?? '-'})`);
+      throw new Error(
+        `WAL ${last} of port ${String(pg.port)} not archived in time (archived ${archived ?? '-'}, failed ${failed ?? '-'})`,
+      );
     }
     await sleep(100);
   }
@@ -91,7 +109,9 @@ export const FINGERPRINT_SQL = `SELECT (SELECT count(*) FROM pgbench_accounts) |
   (SELECT count(*) FROM pgbench_history) || ' history rows, ' ||
   (SELECT count(*) FROM pg_indexes WHERE schemaname = 'public') || ' indexes'`;
 
-export function fingerprint(pg: { psql(sql: string, db?: string): Promise<string> }): Promise<string> {
+export function fingerprint(pg: {
+  psql(sql: string, db?: string): Promise<string>;
+}): Promise<string> {
   return pg.psql(FINGERPRINT_SQL, 'bench');
 }
 
@@ -109,4 +129,46 @@ export function nowSql(pg: PgServer): Promise<string> {
   return pg.psql(
     "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'",
   );
+}
+
+export interface ArchiverReport {
+  archived: number;
+  failed: number;
+  /** Server log lines about failed archive commands written meanwhile (with their output). */
+  failures: string[];
+}
+
+/**
+ * Watches a source's archiver across a timed run: how many segments it archived and how often
+ * the archive_command failed (a failure makes PostgreSQL wait up to a minute before retrying,
+ * which a backup that waits for its last segment pays for).
+ */
+export async function watchArchiver(pg: PgServer): Promise<() => Promise<ArchiverReport>> {
+  const stats = async () =>
+    (await pg.psql('SELECT archived_count, failed_count FROM pg_stat_archiver'))
+      .split('|')
+      .map(Number);
+  const [archived0 = 0, failed0 = 0] = await stats();
+  const logStart = (await stat(pg.logFile)).size;
+  return async () => {
+    const [archived = 0, failed = 0] = await stats();
+    const text = (await readFile(pg.logFile)).subarray(logStart).toString('utf8');
+    const lines = text.split('\n');
+    const failures: string[] = [];
+    lines.forEach((line, i) => {
+      if (!/archive command failed/.test(line)) return;
+      // The command's own stderr precedes PostgreSQL's line; keep a few lines of it.
+      failures.push(
+        ...lines
+          .slice(Math.max(0, i - 3), i + 2)
+          .map((l) => l.trim())
+          .filter(Boolean),
+      );
+    });
+    return {
+      archived: archived - archived0,
+      failed: failed - failed0,
+      failures: failures.slice(0, 20),
+    };
+  };
 }

@@ -85,18 +85,24 @@ export class Commands {
 
   /** pg_dump -Fc (its default zlib compression) to a local file. */
   pgDumpCustom(source: PgTarget, db: string, file: string): CommandSpec {
-    return this.spec(
-      join(PG_BIN, 'pg_dump'),
-      [...this.pgConn(source), '-Fc', '-f', file, db],
-      { PGPASSFILE: source.passFile },
-    );
+    return this.spec(join(PG_BIN, 'pg_dump'), [...this.pgConn(source), '-Fc', '-f', file, db], {
+      PGPASSFILE: source.passFile,
+    });
   }
 
   /** pg_restore --create -j2 from the -Fc file, connected to the maintenance database. */
   pgRestoreJobs(target: PgTarget, file: string, jobs: number): CommandSpec {
     return this.spec(
       join(PG_BIN, 'pg_restore'),
-      [...this.pgConn(target), '--create', '--exit-on-error', `--jobs=${String(jobs)}`, '-d', 'postgres', file],
+      [
+        ...this.pgConn(target),
+        '--create',
+        '--exit-on-error',
+        `--jobs=${String(jobs)}`,
+        '-d',
+        'postgres',
+        file,
+      ],
       { PGPASSFILE: target.passFile },
     );
   }

@@ -38,7 +38,9 @@ export interface DedupFacts {
   pgbenchTransactions: number;
 }
 
-const EVENT_COLUMNS = (g: string) => `timestamptz '2024-01-01 00:00:00+00' + ${g} * interval '1 second',
+const EVENT_COLUMNS = (
+  g: string,
+) => `timestamptz '2024-01-01 00:00:00+00' + ${g} * interval '1 second',
     hashint4(${g}) & 65535,
     round((abs(hashint4(${g} + 1)) % 1000000) / 100.0, 2),
     'order ' || (abs(hashint4(${g} + 2)) % 100000) || ' ' || md5(${g}::text)`;
@@ -57,7 +59,10 @@ async function createEvents(pg: PgServer, rows: number): Promise<number> {
 }
 
 /** 2% new rows after the newest, then every 10th row of the newest 5% updated. */
-async function changeEvents(pg: PgServer, rows: number): Promise<{ appended: number; updated: number }> {
+async function changeEvents(
+  pg: PgServer,
+  rows: number,
+): Promise<{ appended: number; updated: number }> {
   const appended = Math.round(rows * 0.02);
   const newest = Math.round((rows + appended) * 0.05);
   const updated = await pg.psql(
@@ -148,7 +153,9 @@ export async function runDedup(
   const change = await changeEvents(source, opts.eventsRows);
   await a.backup(`after +2% rows and ${String(change.updated)} updates in the newest 5%`);
 
-  ctx.log(`dedup (b): the pgbench database, unchanged and after pgbench -T ${String(opts.pgbenchSeconds)}`);
+  ctx.log(
+    `dedup (b): the pgbench database, unchanged and after pgbench -T ${String(opts.pgbenchSeconds)}`,
+  );
   const b = new DedupRunner(ctx, source, 'pgbench', 'db-dedup', 'bench', {
     lifeboat: ws.repos.lifeboatPgbench,
     restic: ws.repos.resticPgbench,

@@ -167,7 +167,10 @@ export function mustRun(spec: CommandSpec, what: string): Promise<string> {
     exited(child).then((code) => {
       const stdout = Buffer.concat(out).toString('utf8');
       if (code === 0) resolve(stdout);
-      else reject(new Error(`${what} failed (exit ${String(code)}): ${err().trim() || lastLine(stdout)}`));
+      else
+        reject(
+          new Error(`${what} failed (exit ${String(code)}): ${err().trim() || lastLine(stdout)}`),
+        );
     }, reject);
   });
 }

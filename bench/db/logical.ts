@@ -83,8 +83,10 @@ export async function resticPipelineBackup(
     ctx.cmd.resticBackupStdin(repo, `${db}.sql`),
   );
   const problems: string[] = [];
-  if (m.exitCodes[0] !== 0) problems.push(`pg_dump exit ${String(m.exitCodes[0])}: ${lastLine(m.stderr[0])}`);
-  if (m.exitCodes[1] !== 0) problems.push(`restic exit ${String(m.exitCodes[1])}: ${lastLine(m.stderr[1])}`);
+  if (m.exitCodes[0] !== 0)
+    problems.push(`pg_dump exit ${String(m.exitCodes[0])}: ${lastLine(m.stderr[0])}`);
+  if (m.exitCodes[1] !== 0)
+    problems.push(`restic exit ${String(m.exitCodes[1])}: ${lastLine(m.stderr[1])}`);
   const detail = resticBackupDetail(m.stdout);
   if (problems.length === 0 && !detail) problems.push('no backup summary in restic --json output');
   return {
@@ -107,7 +109,8 @@ async function restoreInto(
     const outcome = await run(target);
     if (outcome.exitCode === 0) {
       const got = await fingerprint(target).catch((e: unknown) => `unreadable: ${String(e)}`);
-      if (got !== expected) outcome.problems.push(`restored database differs: ${got} (source: ${expected})`);
+      if (got !== expected)
+        outcome.problems.push(`restored database differs: ${got} (source: ${expected})`);
     }
     return outcome;
   } finally {
@@ -128,7 +131,10 @@ export async function runLogical(ctx: PhaseContext, source: PgServer, reps: numb
     const backups: Contender[] = [
       {
         tool: 'lifeboat',
-        run: () => ctx.profiler.around('logical-backup', () => lifeboatBackup(ctx, 'db', ws.repos.lifeboatLogical)),
+        run: () =>
+          ctx.profiler.around('logical-backup', () =>
+            lifeboatBackup(ctx, 'db', ws.repos.lifeboatLogical),
+          ),
       },
       {
         tool: 'pg_dump -Fc',
@@ -152,7 +158,14 @@ export async function runLogical(ctx: PhaseContext, source: PgServer, reps: numb
 
     const lifeboatRestore = (jobs: number | undefined) => (target: PgServer) =>
       ctx.profiler.around('logical-restore', async () => {
-        const args = ['restore', 'db', '--plan', ws.planFile, '--to', `127.0.0.1:${String(target.port)}`];
+        const args = [
+          'restore',
+          'db',
+          '--plan',
+          ws.planFile,
+          '--to',
+          `127.0.0.1:${String(target.port)}`,
+        ];
         if (jobs !== undefined) args.push('--jobs', String(jobs));
         const m = await timed(cmd.lifeboat(args, { LIFEBOAT_TARGET_PASSWORD: target.password }));
         return {
@@ -174,7 +187,8 @@ export async function runLogical(ctx: PhaseContext, source: PgServer, reps: numb
               wallMs: m.wallMs,
               peakRssBytes: m.peakRssBytes,
               exitCode: m.exitCode,
-              problems: m.exitCode === 0 ? [] : [`exit ${String(m.exitCode)}: ${lastLine(m.stderr)}`],
+              problems:
+                m.exitCode === 0 ? [] : [`exit ${String(m.exitCode)}: ${lastLine(m.stderr)}`],
             };
           }, expected),
       },

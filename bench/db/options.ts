@@ -54,14 +54,20 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
   if (raw === undefined || raw === '') return fallback;
   const v = Number(raw);
   if (!Number.isSafeInteger(v) || v <= 0) {
-    throw new LifeboatError('INVALID_ARGUMENT', `${name} must be a positive whole number, not "${raw}"`);
+    throw new LifeboatError(
+      'INVALID_ARGUMENT',
+      `${name} must be a positive whole number, not "${raw}"`,
+    );
   }
   return v;
 }
 
 function parsePhases(raw: string | undefined): readonly Phase[] {
   if (raw === undefined) return PHASES;
-  const wanted = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = wanted.filter((p) => !(PHASES as readonly string[]).includes(p));
   if (wanted.length === 0 || bad.length > 0) {
     throw new LifeboatError(

@@ -12,7 +12,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pgRestoreSpot, type PgRestoreSpot, type PgServer } from '../../test/support/postgres.js';
 import { dirUsage } from '../fs-utils.js';
-import { archiveAll, clusterBytes, fingerprint, nowSql, pgbench } from './clusters.js';
+import {
+  archiveAll,
+  clusterBytes,
+  fingerprint,
+  nowSql,
+  pgbench,
+  watchArchiver,
+} from './clusters.js';
 import { lastLine, lastRecord, mustRun, timed } from './exec.js';
 import { freshRepo, lifeboatBackup, type PhaseContext } from './logical.js';
 import { runStep, type Contender, type RunOutcome } from './steps.js';
@@ -45,7 +52,10 @@ async function workload(ctx: PhaseContext, pg: PgServer, transactions: number): 
 }
 
 /** Polls until the server has left recovery, then times SELECT count(*) on the big table. */
-async function untilUsable(spot: PgRestoreSpot, deadlineMs = 600_000): Promise<{ waitMs: number; countMs: number }> {
+async function untilUsable(
+  spot: PgRestoreSpot,
+  deadlineMs = 600_000,
+): Promise<{ waitMs: number; countMs: number }> {
   const t0 = process.hrtime.bigint();
   const deadline = Date.now() + deadlineMs;
   for (;;) {
@@ -60,13 +70,17 @@ async function untilUsable(spot: PgRestoreSpot, deadlineMs = 600_000): Promise<{
   return { waitMs, countMs: elapsed(t1) };
 }
 
-async function withSpot(expected: string, run: (spot: PgRestoreSpot) => Promise<RunOutcome>): Promise<RunOutcome> {
+async function withSpot(
+  expected: string,
+  run: (spot: PgRestoreSpot) => Promise<RunOutcome>,
+): Promise<RunOutcome> {
   const spot = await pgRestoreSpot();
   try {
     const outcome = await run(spot);
     if (outcome.exitCode === 0) {
       const got = await fingerprint(spot).catch((e: unknown) => `unreadable: ${String(e)}`);
-      if (got !== expected) outcome.problems.push(`restored cluster differs: ${got} (source: ${expected})`);
+      if (got !== expected)
+        outcome.problems.push(`restored cluster differs: ${got} (source: ${expected})`);
     }
     return outcome;
   } finally {
@@ -85,7 +99,12 @@ function lifeboatPitr(ctx: PhaseContext, expected: string, target: string[]): Co
         const step = target.length ? 'pitr-time' : 'pitr-latest';
         const m = await ctx.profiler.around(step, () => timed(ctx.cmd.lifeboat(args)));
         if (m.exitCode !== 0) {
-          return { wallMs: m.wallMs, peakRssBytes: m.peakRssBytes, exitCode: m.exitCode, problems: [`exit ${String(m.exitCode)}: ${lastLine(m.stderr)}`] };
+          return {
+            wallMs: m.wallMs,
+            peakRssBytes: m.peakRssBytes,
+            exitCode: m.exitCode,
+            problems: [`exit ${String(m.exitCode)}: ${lastLine(m.stderr)}`],
+          };
         }
         const usable = await untilUsable(spot);
         const summary = lastRecord(m.stdout, (r) => r.type === 'summary');
@@ -116,16 +135,36 @@ function pgbackrestPitr(ctx: PhaseContext, expected: string, target: string[]): 
         await ownedDir(ctx.ws, spot.dataDir); // pgBackRest restores into an existing directory
         const t0 = process.hrtime.bigint();
         const r = await timed(
-          ctx.cmd.pgbackrest([`--pg1-path=${spot.dataDir}`, '--archive-mode=off', ...target, 'restore']),
+          ctx.cmd.pgbackrest([
+            `--pg1-path=${spot.dataDir}`,
+            '--archive-mode=off',
+            ...target,
+            'restore',
+          ]),
         );
         if (r.exitCode !== 0) {
-          return { wallMs: r.wallMs, peakRssBytes: r.peakRssBytes, exitCode: r.exitCode, problems: [`restore exit ${String(r.exitCode)}: ${lastLine(r.stderr)}`] };
+          return {
+            wallMs: r.wallMs,
+            peakRssBytes: r.peakRssBytes,
+            exitCode: r.exitCode,
+            problems: [`restore exit ${String(r.exitCode)}: ${lastLine(r.stderr)}`],
+          };
         }
         const s = await timed(
-          ctx.cmd.pgCtlStart(spot.dataDir, spot.port, spot.socketDir, join(spot.baseDir, 'postgres.log')),
+          ctx.cmd.pgCtlStart(
+            spot.dataDir,
+            spot.port,
+            spot.socketDir,
+            join(spot.baseDir, 'postgres.log'),
+          ),
         );
         if (s.exitCode !== 0) {
-          return { wallMs: elapsed(t0), peakRssBytes: r.peakRssBytes, exitCode: s.exitCode, problems: [`pg_ctl start exit ${String(s.exitCode)}: ${lastLine(s.stderr)}`] };
+          return {
+            wallMs: elapsed(t0),
+            peakRssBytes: r.peakRssBytes,
+            exitCode: s.exitCode,
+            problems: [`pg_ctl start exit ${String(s.exitCode)}: ${lastLine(s.stderr)}`],
+          };
         }
         const usable = await untilUsable(spot);
         return {
@@ -144,7 +183,8 @@ function pgbackrestPitr(ctx: PhaseContext, expected: string, target: string[]): 
   };
 }
 
-async function freshPgbackrest(ctx: PhaseContext): Promise<void> {
+/** A new, empty pgBackRest repository with the stanza; its archive_command must be set. */
+export async function freshPgbackrest(ctx: PhaseContext): Promise<void> {
   rmSync(ctx.ws.repos.pgbackrest, { recursive: true, force: true });
   await ownedDir(ctx.ws, ctx.ws.repos.pgbackrest);
   await mustRun(ctx.cmd.pgbackrest(['stanza-create']), 'pgbackrest stanza-create');
@@ -158,7 +198,9 @@ async function pgbackrestBackup(ctx: PhaseContext): Promise<RunOutcome> {
   const detail: Record<string, number> = {};
   if (m.exitCode === 0) {
     try {
-      const info = JSON.parse(await mustRun(ctx.cmd.pgbackrest(['--output=json', 'info']), 'pgbackrest info')) as {
+      const info = JSON.parse(
+        await mustRun(ctx.cmd.pgbackrest(['--output=json', 'info']), 'pgbackrest info'),
+      ) as {
         backup?: { info?: { size?: number; repository?: { size?: number } } }[];
       }[];
       const last = info[0]?.backup?.at(-1)?.info;
@@ -178,6 +220,16 @@ async function pgbackrestBackup(ctx: PhaseContext): Promise<RunOutcome> {
   };
 }
 
+/** Adds the source archiver's activity during the run to the outcome. */
+async function watched(pg: PgServer, run: () => Promise<RunOutcome>): Promise<RunOutcome> {
+  const done = await watchArchiver(pg);
+  const outcome = await run();
+  const a = await done();
+  outcome.detail = { ...outcome.detail, walArchived: a.archived, archiveFailures: a.failed };
+  if (a.failures.length) outcome.notes = [...(outcome.notes ?? []), ...a.failures];
+  return outcome;
+}
+
 export async function runPhysical(
   ctx: PhaseContext,
   lifeboatSource: PgServer,
@@ -186,19 +238,31 @@ export async function runPhysical(
   walTransactions: number,
 ): Promise<void> {
   const bytes = await clusterBytes(lifeboatSource);
-  ctx.log(`physical: clusters of ${(bytes / 1048576).toFixed(0)} MiB / ${((await clusterBytes(pgbackrestSource)) / 1048576).toFixed(0)} MiB`);
+  ctx.log(
+    `physical: clusters of ${(bytes / 1048576).toFixed(0)} MiB / ${((await clusterBytes(pgbackrestSource)) / 1048576).toFixed(0)} MiB`,
+  );
   for (let rep = 0; rep < reps; rep++) {
     ctx.log(`physical, repetition ${String(rep + 1)} of ${String(reps)}`);
+    // Nothing may be on its way into a repository while it is replaced.
+    await archiveAll(lifeboatSource);
+    await archiveAll(pgbackrestSource);
     await freshRepo(ctx, ctx.ws.repos.lifeboatPhysical, 'lifeboat');
     await freshPgbackrest(ctx);
     await runStep(ctx.samples, ctx.log, 'physical-backup', rep, bytes, [
       {
         tool: 'lifeboat',
-        run: () => ctx.profiler.around('physical-backup', () => lifeboatBackup(ctx, 'pgphys', ctx.ws.repos.lifeboatPhysical)),
+        run: () =>
+          watched(lifeboatSource, () =>
+            ctx.profiler.around('physical-backup', () =>
+              lifeboatBackup(ctx, 'pgphys', ctx.ws.repos.lifeboatPhysical),
+            ),
+          ),
       },
-      { tool: 'pgBackRest', run: () => pgbackrestBackup(ctx) },
+      { tool: 'pgBackRest', run: () => watched(pgbackrestSource, () => pgbackrestBackup(ctx)) },
     ]);
-    ctx.log(`  workload: ${String(walTransactions)} pgbench transactions on each cluster, --time mark halfway`);
+    ctx.log(
+      `  workload: ${String(walTransactions)} pgbench transactions on each cluster, --time mark halfway`,
+    );
     const l = await workload(ctx, lifeboatSource, walTransactions);
     const p = await workload(ctx, pgbackrestSource, walTransactions);
     await runStep(ctx.samples, ctx.log, 'pitr-latest', rep, bytes, [
@@ -207,7 +271,11 @@ export async function runPhysical(
     ]);
     await runStep(ctx.samples, ctx.log, 'pitr-time', rep, bytes, [
       lifeboatPitr(ctx, l.atMark, ['--time', l.time]),
-      pgbackrestPitr(ctx, p.atMark, ['--type=time', `--target=${p.time}`, '--target-action=promote']),
+      pgbackrestPitr(ctx, p.atMark, [
+        '--type=time',
+        `--target=${p.time}`,
+        '--target-action=promote',
+      ]),
     ]);
   }
 }

@@ -24,7 +24,14 @@ export interface DbRunMeta {
   date: string;
   commandLine: string;
   options: Record<string, unknown>;
-  machine: { nproc: number; cpu: string; memGiB: number; kernel: string; loadStart: number[]; loadEnd: number[] };
+  machine: {
+    nproc: number;
+    cpu: string;
+    memGiB: number;
+    kernel: string;
+    loadStart: number[];
+    loadEnd: number[];
+  };
   versions: Record<string, string>;
   data: { scale: number; databaseBytes?: number; clusterBytes?: number; setupMs: number };
   durationMs: number;
@@ -91,9 +98,12 @@ export function summarizeSteps(samples: readonly DbSample[]): StepTable[] {
       else if (!isLifeboat(r.tool)) r.verdict = 'peer';
       else if (r.timeRatio === undefined) r.verdict = 'no reference';
       else if (r.timeRatio <= info.timeTarget) r.verdict = 'ok';
-      else r.verdict = `missed: time +${((r.timeRatio / info.timeTarget - 1) * 100).toFixed(0)}% over target`;
+      else
+        r.verdict = `missed: time +${((r.timeRatio / info.timeTarget - 1) * 100).toFixed(0)}% over target`;
     }
-    const problems = mine.flatMap((s) => s.problems.map((p) => `${s.tool} (rep ${String(s.rep + 1)}): ${p}`));
+    const problems = mine.flatMap((s) =>
+      s.problems.map((p) => `${s.tool} (rep ${String(s.rep + 1)}): ${p}`),
+    );
     tables.push({ step, sourceBytes, rows, problems });
   }
   return tables;
@@ -101,7 +111,8 @@ export function summarizeSteps(samples: readonly DbSample[]): StepTable[] {
 
 const f1 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(1));
 const f2 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(2));
-const mib = (b: number | undefined) => (b === undefined || !Number.isFinite(b) ? '–' : (b / MiB).toFixed(0));
+const mib = (b: number | undefined) =>
+  b === undefined || !Number.isFinite(b) ? '–' : (b / MiB).toFixed(0);
 
 export function renderStepTables(tables: readonly StepTable[]): string {
   const lines = [
@@ -137,7 +148,9 @@ export function dedupRows(runs: readonly DedupRun[]): DedupRow[] {
   return runs.map((r) => {
     const first = runs.find((x) => x.test === r.test && x.tool === r.tool && x.backup === 1);
     const stored =
-      r.bytesStored !== undefined && first?.bytesStored ? r.bytesStored / first.bytesStored : undefined;
+      r.bytesStored !== undefined && first?.bytesStored
+        ? r.bytesStored / first.bytesStored
+        : undefined;
     return {
       test: r.test,
       tool: r.tool,
@@ -152,8 +165,10 @@ export function dedupRows(runs: readonly DedupRun[]): DedupRow[] {
   });
 }
 
-const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(1)}%`);
-const mib1 = (b: number | undefined) => (b === undefined || !Number.isFinite(b) ? '–' : (b / MiB).toFixed(1));
+const pct = (x: number | undefined) =>
+  x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(1)}%`;
+const mib1 = (b: number | undefined) =>
+  b === undefined || !Number.isFinite(b) ? '–' : (b / MiB).toFixed(1);
 
 export function renderDedup(runs: readonly DedupRun[], facts: DedupFacts): string {
   const rows = dedupRows(runs);
@@ -218,7 +233,9 @@ export function renderDbMarkdown(
     `Command: \`${meta.commandLine}\``,
     '',
     `- machine: ${String(m.nproc)} CPUs (${m.cpu}), ${String(m.memGiB)} GiB RAM, Linux ${m.kernel}; load average ${m.loadStart.map((x) => x.toFixed(2)).join(' ')} at the start, ${m.loadEnd.map((x) => x.toFixed(2)).join(' ')} at the end`,
-    `- versions: ${Object.entries(meta.versions).map(([k, v]) => `${k} ${v}`).join('; ')}`,
+    `- versions: ${Object.entries(meta.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('; ')}`,
     `- options: ${JSON.stringify(meta.options)}; peak RSS from GNU time (%M) of the largest process of a command`,
     `- data: pgbench scale ${String(meta.data.scale)}: database bench ${mib(meta.data.databaseBytes)} MiB, cluster ${mib(meta.data.clusterBytes)} MiB; setup (initdb, pgbench -i, repositories) ${f1(meta.data.setupMs / 1000)} s; whole run ${f1(meta.durationMs / 60000)} min`,
     '',
@@ -231,8 +248,15 @@ export function renderDbMarkdown(
   ];
   const problems = tables.flatMap((t) => t.problems.map((p) => `${t.step}: ${p}`));
   if (dedup) {
-    parts.push('', '### Deduplication of a second logical backup', '', renderDedup(dedup.runs, dedup.facts));
-    for (const r of dedup.runs) for (const p of r.problems) problems.push(`dedup-${r.test} #${String(r.backup)} ${r.tool}: ${p}`);
+    parts.push(
+      '',
+      '### Deduplication of a second logical backup',
+      '',
+      renderDedup(dedup.runs, dedup.facts),
+    );
+    for (const r of dedup.runs)
+      for (const p of r.problems)
+        problems.push(`dedup-${r.test} #${String(r.backup)} ${r.tool}: ${p}`);
   }
   if (problems.length) parts.push('', '### Problems', '', ...problems.map((p) => `- ${p}`));
   parts.push(...extra.flatMap((e) => ['', e]));

@@ -16,17 +16,36 @@ import { isLifeboatError, LifeboatError } from '../../src/core/errors.js';
 import type { PgServer } from '../../test/support/postgres.js';
 import { freeBytes } from '../fs-utils.js';
 import { renderProfileSection } from '../profile.js';
-import { clusterBytes, databaseBytes, pgbenchInit, setArchiveCommand, startSource } from './clusters.js';
+import {
+  archiveAll,
+  clusterBytes,
+  databaseBytes,
+  pgbenchInit,
+  setArchiveCommand,
+  startSource,
+} from './clusters.js';
 import { Commands, PG_BIN, PGBACKREST, RESTIC } from './commands.js';
 import { runDedup, type DedupFacts, type DedupRun } from './dedup.js';
 import { GNU_TIME, mustRun, SETPRIV } from './exec.js';
 import { runLogical, type PhaseContext } from './logical.js';
 import { compileDbOptions, USAGE, type DbBenchOptions } from './options.js';
-import { runPhysical } from './physical.js';
+import { freshPgbackrest, runPhysical } from './physical.js';
 import { Profiler } from './profiler.js';
-import { renderDbMarkdown, renderStepTables, summarizeSteps, writeDbResultsFile, type DbRunMeta } from './report.js';
+import {
+  renderDbMarkdown,
+  renderStepTables,
+  summarizeSteps,
+  writeDbResultsFile,
+  type DbRunMeta,
+} from './report.js';
 import type { DbSample } from './steps.js';
-import { createWorkspace, ownedFile, pgbackrestConf, planYaml, type Workspace } from './workspace.js';
+import {
+  createWorkspace,
+  ownedFile,
+  pgbackrestConf,
+  planYaml,
+  type Workspace,
+} from './workspace.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const LIFEBOAT_BIN = join(ROOT, 'bin', 'lifeboat.js');
@@ -38,14 +57,19 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function output(file: string, args: string[]): string | undefined {
   try {
-    return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync(file, args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined;
   }
 }
 
 function cpuModel(): string {
-  return /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
+  return (
+    /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU'
+  );
 }
 
 function lifeboatVersion(): string {
@@ -67,11 +91,20 @@ function preflight(opts: DbBenchOptions): Record<string, string> {
   const need = (ok: boolean, what: string) => {
     if (!ok) throw new LifeboatError('INVALID_ARGUMENT', what);
   };
-  need(existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js')), 'dist/src/cli/main.js is missing: run `npm run build` first');
-  need(process.getuid?.() === 0, 'run the database benchmark as root: it runs PostgreSQL and the tools as the postgres user');
+  need(
+    existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js')),
+    'dist/src/cli/main.js is missing: run `npm run build` first',
+  );
+  need(
+    process.getuid?.() === 0,
+    'run the database benchmark as root: it runs PostgreSQL and the tools as the postgres user',
+  );
   need(existsSync(GNU_TIME), `${GNU_TIME} (GNU time) is missing: apt-get install time`);
   need(existsSync(SETPRIV), `${SETPRIV} is missing (util-linux)`);
-  need(existsSync(join(PG_BIN, 'pgbench')), `PostgreSQL 15 is missing in ${PG_BIN}: apt-get install postgresql-15`);
+  need(
+    existsSync(join(PG_BIN, 'pgbench')),
+    `PostgreSQL 15 is missing in ${PG_BIN}: apt-get install postgresql-15`,
+  );
   const versions: Record<string, string> = { node: process.version, lifeboat: lifeboatVersion() };
   versions.postgres = output(join(PG_BIN, 'postgres'), ['--version']) ?? '?';
   if (opts.phases.includes('logical') || opts.phases.includes('dedup')) {
@@ -88,7 +121,10 @@ function preflight(opts: DbBenchOptions): Record<string, string> {
   const needBytes = (opts.scale / 50) * 12 * GiB;
   const free = freeBytes('/tmp');
   if (free < needBytes) {
-    throw new LifeboatError('IO', `the benchmark needs ${(needBytes / GiB).toFixed(1)} GiB free in /tmp but ${(free / GiB).toFixed(1)} GiB is available; use a smaller --scale`);
+    throw new LifeboatError(
+      'IO',
+      `the benchmark needs ${(needBytes / GiB).toFixed(1)} GiB free in /tmp but ${(free / GiB).toFixed(1)} GiB is available; use a smaller --scale`,
+    );
   }
   return versions;
 }
@@ -107,7 +143,9 @@ async function bench(argv: readonly string[], opts: DbBenchOptions): Promise<num
   let dbBytes: number | undefined;
   let clBytes: number | undefined;
   let setupMs = 0;
-  log(`work directory ${ws.dir}; pgbench scale ${String(opts.scale)}, ${String(opts.reps)} repetition(s), phases ${opts.phases.join(', ')}`);
+  log(
+    `work directory ${ws.dir}; pgbench scale ${String(opts.scale)}, ${String(opts.reps)} repetition(s), phases ${opts.phases.join(', ')}`,
+  );
   try {
     const physical = opts.phases.includes('physical');
     const source = await startSource();
@@ -122,12 +160,22 @@ async function bench(argv: readonly string[], opts: DbBenchOptions): Promise<num
     if (physical) {
       peerSource = await startSource();
       servers.push(peerSource);
-      log(`pgBackRest's cluster on port ${String(peerSource.port)}: pgbench -i -s ${String(opts.scale)}`);
+      log(
+        `pgBackRest's cluster on port ${String(peerSource.port)}: pgbench -i -s ${String(opts.scale)}`,
+      );
       await pgbenchInit(peerSource, cmd, opts.scale);
-      await ownedFile(ws, ws.pgbackrestConf, pgbackrestConf(ws, peerSource, randomBytes(24).toString('base64url')));
+      await ownedFile(
+        ws,
+        ws.pgbackrestConf,
+        pgbackrestConf(ws, peerSource, randomBytes(24).toString('base64url')),
+      );
       await mustRun(cmd.lifeboatInit(ws.repos.lifeboatPhysical), 'lifeboat init (physical)');
+      // pgbench -i's WAL goes to /bin/true first: only WAL after this point reaches the tools.
+      await archiveAll(source);
+      await archiveAll(peerSource);
       await setArchiveCommand(source, cmd.lifeboatArchiveCommand('pgphys'));
       await setArchiveCommand(peerSource, cmd.pgbackrestArchiveCommand());
+      await freshPgbackrest(ctx);
     }
     setupMs = Date.now() - started;
     log(`setup done in ${(setupMs / 1000).toFixed(1)} s`);
@@ -159,7 +207,14 @@ async function bench(argv: readonly string[], opts: DbBenchOptions): Promise<num
   const meta: DbRunMeta = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     commandLine: commandLine(argv),
-    options: { scale: opts.scale, reps: opts.reps, eventsRows: opts.eventsRows, pgbenchSeconds: opts.pgbenchSeconds, walTransactions: opts.walTransactions, phases: opts.phases },
+    options: {
+      scale: opts.scale,
+      reps: opts.reps,
+      eventsRows: opts.eventsRows,
+      pgbenchSeconds: opts.pgbenchSeconds,
+      walTransactions: opts.walTransactions,
+      phases: opts.phases,
+    },
     machine: {
       nproc: availableParallelism(),
       cpu: cpuModel(),
@@ -182,7 +237,17 @@ async function bench(argv: readonly string[], opts: DbBenchOptions): Promise<num
   const raw = JSON.stringify({ meta, samples, dedup }, null, 2);
   writeFileSync(join(jsonDir, 'db-results.json'), raw);
   const extra = opts.cpuProf
-    ? [renderProfileSection(PROFILES, ROOT, ['logical-backup', 'logical-restore', 'physical-backup', 'pitr-latest', 'pitr-time', 'dedup-events', 'dedup-pgbench'])]
+    ? [
+        renderProfileSection(PROFILES, ROOT, [
+          'logical-backup',
+          'logical-restore',
+          'physical-backup',
+          'pitr-latest',
+          'pitr-time',
+          'dedup-events',
+          'dedup-pgbench',
+        ]),
+      ]
     : [];
   if (opts.out) writeDbResultsFile(opts.out, renderDbMarkdown(meta, samples, dedup, extra));
   if (opts.json) process.stdout.write(`${raw}\n`);
@@ -208,7 +273,11 @@ async function main(argv: readonly string[]): Promise<number> {
       log(`bench:db: ${err.message}`);
       return 1;
     }
-    if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+    if (
+      err instanceof TypeError &&
+      'code' in err &&
+      String(err.code).startsWith('ERR_PARSE_ARGS')
+    ) {
       log(`bench:db: ${err.message}\n\n${USAGE}`);
       return 1;
     }

@@ -5,11 +5,7 @@
  * run (fresh servers, row counts) are not timed.
  */
 export type DbStepId =
-  | 'logical-backup'
-  | 'logical-restore'
-  | 'physical-backup'
-  | 'pitr-latest'
-  | 'pitr-time';
+  'logical-backup' | 'logical-restore' | 'physical-backup' | 'pitr-latest' | 'pitr-time';
 
 export interface DbStepInfo {
   title: string;
@@ -64,6 +60,8 @@ export interface RunOutcome {
   repoBytes?: number;
   /** Extra facts: bytes added, per-stage RSS, phases of a restore… */
   detail?: Record<string, number | string>;
+  /** Observations worth reading that do not make the run fail (e.g. archive_command errors). */
+  notes?: string[];
   problems: string[];
 }
 
@@ -123,5 +121,6 @@ export async function runStep(
     const sample: DbSample = { step, tool: c.tool, rep, position: i + 1, sourceBytes, ...outcome };
     samples.push(sample);
     log(describeRun(sample));
+    for (const note of sample.notes ?? []) log(`    note: ${note}`);
   }
 }

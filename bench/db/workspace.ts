@@ -133,7 +133,11 @@ export interface PgbackrestServer {
  * (Lifeboat always encrypts), 2 processes (the machine's cores), a fast start checkpoint
  * (pg_basebackup's default).
  */
-export function pgbackrestConf(ws: Workspace, server: PgbackrestServer, cipherPass: string): string {
+export function pgbackrestConf(
+  ws: Workspace,
+  server: PgbackrestServer,
+  cipherPass: string,
+): string {
   const d = join(ws.dir, 'pgbackrest');
   return [
     '[global]',

@@ -7,6 +7,12 @@ import { LifeboatError } from '../core/errors.js';
 import type { DumpSource, RestoreTarget } from '../engines/engine.js';
 import { createPgLogicalSource } from '../engines/postgres/logical-source.js';
 import { createPgLogicalTarget } from '../engines/postgres/logical-target.js';
+import { createMariadbSource } from '../engines/mariadb/source.js';
+import { createMariadbTarget } from '../engines/mariadb/target.js';
+import { createMongoSource } from '../engines/mongodb/source.js';
+import { createMongoTarget } from '../engines/mongodb/target.js';
+import { createRedisSource } from '../engines/redis/source.js';
+import { createRedisTarget } from '../engines/redis/target.js';
 import type { PgConnection } from '../engines/postgres/connection.js';
 import type { DatabaseSource, PostgresSource } from '../plan/plan.js';
 
@@ -34,6 +40,8 @@ export function pgConnectionOf(source: PostgresSource, password: string | undefi
 }
 
 export function dumpSourceFor(source: DatabaseSource, password: string | undefined): DumpSource {
+  const pw = password === undefined ? {} : { password };
+  const bin = source.binDir ? { binDir: source.binDir } : {};
   switch (source.type) {
     case 'postgres':
       if (source.mode === 'physical') {
@@ -41,9 +49,41 @@ export function dumpSourceFor(source: DatabaseSource, password: string | undefin
       }
       return createPgLogicalSource(pgConnectionOf(source, password));
     case 'mariadb':
+      return createMariadbSource(
+        {
+          host: source.host,
+          port: source.port,
+          user: source.user,
+          ...pw,
+          ...(source.databases ? { databases: source.databases } : {}),
+          ...bin,
+        },
+        'mariadb source',
+      );
     case 'redis':
+      return createRedisSource(
+        {
+          host: source.host,
+          port: source.port,
+          ...(source.user === undefined ? {} : { username: source.user }),
+          ...pw,
+          ...bin,
+        },
+        'redis source',
+      );
     case 'mongodb':
-      throw new LifeboatError('UNSUPPORTED', `${source.type} is not wired yet`);
+      return createMongoSource(
+        {
+          host: source.host,
+          port: source.port,
+          ...(source.user === undefined ? {} : { username: source.user }),
+          ...pw,
+          authenticationDatabase: source.authenticationDatabase,
+          ...(source.databases ? { databases: source.databases } : {}),
+          ...bin,
+        },
+        'mongodb source',
+      );
   }
 }
 
@@ -54,6 +94,7 @@ export function restoreTargetFor(
 ): RestoreTarget {
   const password = spec.password ?? sourcePassword;
   const pw = password === undefined ? {} : { password };
+  const bin = source.binDir ? { binDir: source.binDir } : {};
   switch (source.type) {
     case 'postgres': {
       const { host, port } = hostPort(spec.to, 5432);
@@ -67,10 +108,40 @@ export function restoreTargetFor(
         ...(source.binDir ? { binDir: source.binDir } : {}),
       });
     }
-    case 'mariadb':
+    case 'mariadb': {
+      const { host, port } = hostPort(spec.to, 3306);
+      return createMariadbTarget(
+        { host, port, user: spec.user ?? source.user, ...pw, force: spec.force, ...bin },
+        'mariadb target',
+      );
+    }
     case 'redis':
-    case 'mongodb':
-      throw new LifeboatError('UNSUPPORTED', `${source.type} is not wired yet`);
+      if (!spec.to.startsWith('/')) {
+        throw new LifeboatError(
+          'INVALID_ARGUMENT',
+          `--to ${JSON.stringify(spec.to)}: a Redis restore starts a fresh redis-server; give an absolute directory for it (and --port)`,
+        );
+      }
+      return createRedisTarget(
+        { dir: spec.to, port: spec.port ?? 6379, ...pw, force: spec.force, ...bin },
+        'redis target',
+      );
+    case 'mongodb': {
+      const { host, port } = hostPort(spec.to, 27017);
+      const user = spec.user ?? source.user;
+      return createMongoTarget(
+        {
+          host,
+          port,
+          ...(user === undefined ? {} : { username: user }),
+          ...pw,
+          authenticationDatabase: source.authenticationDatabase,
+          force: spec.force,
+          ...bin,
+        },
+        'mongodb target',
+      );
+    }
   }
 }
 

@@ -86,7 +86,8 @@ export async function dbCliRepo(prefix: string): Promise<DbCliRepo> {
         `  main: { url: ${JSON.stringify(repo)}, password: { file: ${JSON.stringify(repoPwFile)} } }`,
         'services:',
       ];
-      for (const [name, spec] of Object.entries(services)) lines.push(`  ${name}:`, ...pgSourceYaml(spec));
+      for (const [name, spec] of Object.entries(services))
+        lines.push(`  ${name}:`, ...pgSourceYaml(spec));
       await writeFile(plan, lines.join('\n') + '\n');
     },
     run: (args, opts = {}) => {
@@ -175,7 +176,8 @@ export async function waitForTool(
   for (;;) {
     const p = toolsOf(marker, tool).find((t) => t.env.PGDATABASE === database);
     if (p) return p;
-    if (Date.now() > deadline) throw new Error(`no ${tool} of database ${database} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`no ${tool} of database ${database} within ${timeoutMs} ms`);
     await sleep(10);
   }
 }

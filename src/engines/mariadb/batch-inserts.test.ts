@@ -22,7 +22,11 @@ test('insertPrefixLength finds the row of a single-row insert only', () => {
   // A table name containing "` VALUES (" is read as a name, not as the split point.
   const tricky = 'INSERT INTO `x`` VALUES (9` VALUES (1);';
   assert.equal(line(tricky), 'INSERT INTO `x`` VALUES (9` VALUES '.length);
-  assert.equal(line('INSERT INTO `t` (`a`) VALUES (1);'), 0, 'column lists are left alone');
+  // Tables with generated or invisible columns are dumped with a column list.
+  const listed = 'INSERT INTO `t` (`a`, `b``c`) VALUES ';
+  assert.equal(line(`${listed}(1,2);`), listed.length);
+  assert.equal(line('INSERT INTO `t` (`a` `b`) VALUES (1);'), 0);
+  assert.equal(line('INSERT INTO `t` (a) VALUES (1);'), 0);
   assert.equal(line('INSERT INTO `t` VALUES (1)'), 0, 'no ";"');
   assert.equal(line('insert into `t` values (1);'), 0);
   assert.equal(line('REPLACE INTO `t` VALUES (1);'), 0);
@@ -36,6 +40,9 @@ test('consecutive rows of one table become one statement; other lines pass throu
     "INSERT INTO `t` VALUES (2,'c),(d');",
     'INSERT INTO `u` VALUES (3);',
     'INSERT INTO `u` VALUES (4);',
+    'INSERT INTO `g` (`a`, `b`) VALUES (5,10);',
+    'INSERT INTO `g` (`a`, `b`) VALUES (6,12);',
+    'INSERT INTO `g` (`a`) VALUES (7);',
     'UNLOCK TABLES;',
     'INSERT INTO `t` VALUES (5);',
     '',
@@ -47,6 +54,8 @@ test('consecutive rows of one table become one statement; other lines pass throu
       'LOCK TABLES `t` WRITE;',
       "INSERT INTO `t` VALUES (1,'a;b'),(2,'c),(d');",
       'INSERT INTO `u` VALUES (3),(4);',
+      'INSERT INTO `g` (`a`, `b`) VALUES (5,10),(6,12);',
+      'INSERT INTO `g` (`a`) VALUES (7);',
       'UNLOCK TABLES;',
       'INSERT INTO `t` VALUES (5);',
       '',

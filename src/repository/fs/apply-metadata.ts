@@ -13,6 +13,7 @@
  * apply-metadata.test.ts), so a restored file's mtime differs from the tree's by the
  * nanoseconds below the microsecond, never more, for times up to the year 2242.
  */
+import { fchmodSync, fchownSync, futimesSync } from 'node:fs';
 import { chmod, lchown, lutimes, utimes } from 'node:fs/promises';
 import { LifeboatError } from '../../core/errors.js';
 import { parseGoTime } from '../tree/go-time.js';
@@ -79,6 +80,44 @@ export async function applyMetadata(
     const atime = timeArg(node.atime);
     const mtime = timeArg(node.mtime);
     await (node.type === 'symlink' ? lutimes : utimes)(path, atime, mtime);
+  });
+  if (first !== undefined) throw first;
+}
+
+/**
+ * applyMetadata for a regular file still open as `fd`, with synchronous calls on the
+ * descriptor: the restorer's path for small files, where six thread-pool round trips per file
+ * cost more than the system calls themselves (bench/RESULTS.md, tree restore). Same order and
+ * the same error reporting; `path` is only named in errors.
+ */
+export function applyFileMetadataSync(
+  fd: number,
+  path: string,
+  node: TreeNode,
+  opts: ApplyMetadataOptions,
+): void {
+  let first: LifeboatError | undefined;
+  const attempt = (step: string, fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      first ??= new LifeboatError('IO', `${step} ${path}: ${code}`, {
+        cause: err,
+        details: { path, step },
+      });
+    }
+  };
+  if (opts.owner && process.getuid?.() === 0) {
+    attempt('lchown', () => {
+      fchownSync(fd, node.uid, node.gid);
+    });
+  }
+  attempt('chmod', () => {
+    fchmodSync(fd, unixPermFromGoMode(node.mode));
+  });
+  attempt('utimes', () => {
+    futimesSync(fd, timeArg(node.atime), timeArg(node.mtime));
   });
   if (first !== undefined) throw first;
 }

@@ -8,13 +8,14 @@
  * deepest first, so writing children does not disturb directory mtimes.
  */
 import { execFile } from 'node:child_process';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { LifeboatError } from '../../core/errors.js';
 import type { Progress } from '../../core/ports.js';
 import { silentProgress } from '../../core/ports.js';
 import { InFlight } from '../archiver/in-flight.js';
-import { applyMetadata } from '../fs/apply-metadata.js';
+import { applyFileMetadataSync, applyMetadata } from '../fs/apply-metadata.js';
 import { safeJoin } from '../fs/safe-path.js';
 import type { Repository } from '../repository.js';
 import type { TreeNode } from '../tree/node.js';
@@ -166,6 +167,26 @@ class Restorer {
   }
 
   private async writeFile(path: string, node: TreeNode): Promise<void> {
+    const ids = node.content ?? [];
+    if (ids.length <= 1) {
+      // One blob or none: load it, then create, write, set metadata and close with
+      // synchronous calls on the descriptor (microseconds each on a local file system),
+      // instead of six thread-pool round trips per small file.
+      const data =
+        ids.length === 1
+          ? await this.repo.loadBlob('data', ids[0]!, this.options.signal)
+          : Buffer.alloc(0);
+      writeSmallFile(path, data, node, this.owner);
+      this.stats.bytes += data.length;
+      this.stats.files++;
+      this.progress.update({
+        phase: 'restore',
+        filesDone: this.stats.files,
+        bytesDone: this.stats.bytes,
+        current: path,
+      });
+      return;
+    }
     const fh = await open(path, 'wx', 0o600);
     try {
       for await (const buf of prefetchBlobs(
@@ -215,6 +236,18 @@ class Restorer {
   private warn(path: string, message: string): void {
     this.stats.warnings.push({ path, message });
     this.progress.warn(path, message);
+  }
+}
+
+/** O_EXCL like the large-file path: never writes through something planted at `path`. */
+function writeSmallFile(path: string, data: Buffer, node: TreeNode, owner: boolean): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    let at = 0;
+    while (at < data.length) at += writeSync(fd, data, at, data.length - at);
+    applyFileMetadataSync(fd, path, node, { owner });
+  } finally {
+    closeSync(fd);
   }
 }
 
