@@ -142,7 +142,7 @@ async function startRedisClient(port: number) {
   return {
     async cli(...args: string[]) {
       const r = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
-        env: { ...process.env, REDISCLI_AUTH: 'cache-secret' } as Record<string, string>,
+        env: { ...process.env, REDISCLI_AUTH: 'cache-secret' },
       });
       return r.stdout.trim();
     },
