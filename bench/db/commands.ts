@@ -90,7 +90,23 @@ export class Commands {
     });
   }
 
-  /** pg_restore --create -j2 from the -Fc file, connected to the maintenance database. */
+  /** pg_dump -Fc -Z0 to stdout: the dump Lifeboat stores, alone (the speed Lifeboat is fed at). */
+  pgDumpCustomRaw(source: PgTarget, db: string): CommandSpec {
+    return this.spec(join(PG_BIN, 'pg_dump'), [...this.pgConn(source), '-Fc', '-Z0', db], {
+      PGPASSFILE: source.passFile,
+    });
+  }
+
+  /** The tar Lifeboat's physical backup stores, alone: pg_basebackup -Ft -X none to stdout. */
+  pgBasebackupTar(source: PgTarget): CommandSpec {
+    return this.spec(
+      join(PG_BIN, 'pg_basebackup'),
+      [...this.pgConn(source), '-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast'],
+      { PGPASSFILE: source.passFile },
+    );
+  }
+
+  /** pg_restore --create -j<jobs> from the -Fc file, connected to the maintenance database. */
   pgRestoreJobs(target: PgTarget, file: string, jobs: number): CommandSpec {
     return this.spec(
       join(PG_BIN, 'pg_restore'),

@@ -12,7 +12,15 @@ import { databaseBytes, fingerprint, startTarget } from './clusters.js';
 import type { Commands } from './commands.js';
 import { lastLine, lastRecord, mustRun, timed, timedPipeline } from './exec.js';
 import type { Profiler } from './profiler.js';
-import { runStep, type Contender, type DbSample, type RunOutcome } from './steps.js';
+import type { Measurement } from '../measure.js';
+import {
+  DUMP_ALONE,
+  RESTORE_ONE_JOB,
+  runStep,
+  type Contender,
+  type DbSample,
+  type RunOutcome,
+} from './steps.js';
 import type { Workspace } from './workspace.js';
 
 export interface PhaseContext {
@@ -99,6 +107,16 @@ export async function resticPipelineBackup(
   };
 }
 
+/** The outcome of a plain timed command: exit status and the last line of stderr on failure. */
+export function plain(m: Measurement): RunOutcome {
+  return {
+    wallMs: m.wallMs,
+    peakRssBytes: m.peakRssBytes,
+    exitCode: m.exitCode,
+    problems: m.exitCode === 0 ? [] : [`exit ${String(m.exitCode)}: ${lastLine(m.stderr)}`],
+  };
+}
+
 /** Runs a restore into a fresh server and checks the result against the source. */
 async function restoreInto(
   run: (target: PgServer) => Promise<RunOutcome>,
@@ -150,6 +168,11 @@ export async function runLogical(ctx: PhaseContext, source: PgServer, reps: numb
         },
       },
       {
+        tool: DUMP_ALONE,
+        run: async () =>
+          plain(await timed({ ...cmd.pgDumpCustomRaw(source, 'bench'), stdoutFile: '/dev/null' })),
+      },
+      {
         tool: 'pg_dump | restic',
         run: () => resticPipelineBackup(ctx, source, 'bench', ws.repos.resticLogical),
       },
@@ -178,20 +201,14 @@ export async function runLogical(ctx: PhaseContext, source: PgServer, reps: numb
     const restores: Contender[] = [
       { tool: 'lifeboat', run: () => restoreInto(lifeboatRestore(undefined), expected) },
       { tool: 'lifeboat --jobs 2', run: () => restoreInto(lifeboatRestore(2), expected) },
-      {
-        tool: 'pg_restore -j2',
+      ...[2, 1].map((jobs) => ({
+        tool: jobs === 2 ? 'pg_restore -j2' : RESTORE_ONE_JOB,
         run: () =>
-          restoreInto(async (target) => {
-            const m = await timed(cmd.pgRestoreJobs(target, ws.dumpFile, 2));
-            return {
-              wallMs: m.wallMs,
-              peakRssBytes: m.peakRssBytes,
-              exitCode: m.exitCode,
-              problems:
-                m.exitCode === 0 ? [] : [`exit ${String(m.exitCode)}: ${lastLine(m.stderr)}`],
-            };
-          }, expected),
-      },
+          restoreInto(
+            async (target) => plain(await timed(cmd.pgRestoreJobs(target, ws.dumpFile, jobs))),
+            expected,
+          ),
+      })),
     ];
     await runStep(ctx.samples, ctx.log, 'logical-restore', rep, bytes, restores);
   }

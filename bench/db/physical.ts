@@ -21,8 +21,8 @@ import {
   watchArchiver,
 } from './clusters.js';
 import { lastLine, lastRecord, mustRun, timed } from './exec.js';
-import { freshRepo, lifeboatBackup, type PhaseContext } from './logical.js';
-import { runStep, type Contender, type RunOutcome } from './steps.js';
+import { freshRepo, lifeboatBackup, plain, type PhaseContext } from './logical.js';
+import { BASEBACKUP_ALONE, runStep, type Contender, type RunOutcome } from './steps.js';
 import { ownedDir } from './workspace.js';
 
 interface Marks {
@@ -259,6 +259,18 @@ export async function runPhysical(
           ),
       },
       { tool: 'pgBackRest', run: () => watched(pgbackrestSource, () => pgbackrestBackup(ctx)) },
+    ]);
+    // After both, so the WAL it makes Lifeboat archive never counts in a measured repository.
+    await runStep(ctx.samples, ctx.log, 'physical-backup', rep, bytes, [
+      {
+        tool: BASEBACKUP_ALONE,
+        run: async () =>
+          watched(lifeboatSource, async () =>
+            plain(
+              await timed({ ...ctx.cmd.pgBasebackupTar(lifeboatSource), stdoutFile: '/dev/null' }),
+            ),
+          ),
+      },
     ]);
     ctx.log(
       `  workload: ${String(walTransactions)} pgbench transactions on each cluster, --time mark halfway`,

@@ -95,11 +95,11 @@ export function summarizeSteps(samples: readonly DbSample[]): StepTable[] {
         r.rssRatio = r.peakRssBytes / ref.peakRssBytes;
       }
       if (r.failed) r.verdict = 'FAILED';
+      else if (info.diagnostics.includes(r.tool)) r.verdict = 'diagnostic';
       else if (!isLifeboat(r.tool)) r.verdict = 'peer';
       else if (r.timeRatio === undefined) r.verdict = 'no reference';
       else if (r.timeRatio <= info.timeTarget) r.verdict = 'ok';
-      else
-        r.verdict = `missed: time +${((r.timeRatio / info.timeTarget - 1) * 100).toFixed(0)}% over target`;
+      else r.verdict = `missed: ${r.timeRatio.toFixed(2)}× > ${info.timeTarget.toFixed(1)}×`;
     }
     const problems = mine.flatMap((s) =>
       s.problems.map((p) => `${s.tool} (rep ${String(s.rep + 1)}): ${p}`),
@@ -122,9 +122,9 @@ export function renderStepTables(tables: readonly StepTable[]): string {
   for (const t of tables) {
     const info = DB_STEPS[t.step];
     for (const r of t.rows) {
-      const target = isLifeboat(r.tool) ? ` (≤ ${info.timeTarget.toFixed(1)})` : '';
+      const target = r.verdict === 'ok' ? ` (≤ ${info.timeTarget.toFixed(1)}×)` : '';
       lines.push(
-        `| ${info.title} | ${r.tool} | ${f2(r.wallMs / 1000)} | ${f1(r.mibPerSec)} | ${mib(r.peakRssBytes)} | ${mib(r.repoBytes)} | ${f2(r.timeRatio)} | ${f2(r.rssRatio)} | ${r.verdict}${r.verdict === 'ok' || r.verdict.startsWith('missed') ? target : ''} |`,
+        `| ${info.title} | ${r.tool} | ${f2(r.wallMs / 1000)} | ${f1(r.mibPerSec)} | ${mib(r.peakRssBytes)} | ${mib(r.repoBytes)} | ${f2(r.timeRatio)} | ${f2(r.rssRatio)} | ${r.verdict}${target} |`,
       );
     }
   }

@@ -15,7 +15,16 @@ export interface DbStepInfo {
   timeTarget: number;
   /** What MiB/s divides: the database, or the whole cluster. */
   bytesOf: string;
+  /**
+   * Tools that are not contestants but show where Lifeboat's time goes: the dump or tar alone
+   * that Lifeboat consumes, or the single pg_restore it feeds.
+   */
+  diagnostics: readonly string[];
 }
+
+export const DUMP_ALONE = 'pg_dump -Fc -Z0 >/dev/null';
+export const RESTORE_ONE_JOB = 'pg_restore -j1';
+export const BASEBACKUP_ALONE = 'pg_basebackup -Ft >/dev/null';
 
 export const DB_STEPS: Record<DbStepId, DbStepInfo> = {
   'logical-backup': {
@@ -23,30 +32,35 @@ export const DB_STEPS: Record<DbStepId, DbStepInfo> = {
     reference: 'pg_dump | restic',
     timeTarget: 1.0,
     bytesOf: 'database size',
+    diagnostics: [DUMP_ALONE],
   },
   'logical-restore': {
     title: 'logical restore into a fresh empty server',
     reference: 'pg_restore -j2',
     timeTarget: 1.2,
     bytesOf: 'database size',
+    diagnostics: [RESTORE_ONE_JOB],
   },
   'physical-backup': {
     title: 'physical full backup (WAL archived by each tool)',
     reference: 'pgBackRest',
     timeTarget: 1.2,
     bytesOf: 'cluster size',
+    diagnostics: [BASEBACKUP_ALONE],
   },
   'pitr-latest': {
     title: 'PITR to the end of the WAL: restore, start, promote, count(*)',
     reference: 'pgBackRest',
     timeTarget: 1.2,
     bytesOf: 'cluster size',
+    diagnostics: [],
   },
   'pitr-time': {
     title: 'PITR to a --time mark halfway through the WAL',
     reference: 'pgBackRest',
     timeTarget: 1.2,
     bytesOf: 'cluster size',
+    diagnostics: [],
   },
 };
 

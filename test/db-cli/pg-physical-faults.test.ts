@@ -145,31 +145,25 @@ describe('PostgreSQL physical service: faults through the CLI', { timeout: 300_0
     assert.ok(existsSync(join(spot.dataDir, 'postmaster.pid')));
   });
 
-  test(
-    'a restore to latest returns only once recovery has replayed every archived segment',
-    {
-      todo: 'bug: waitUntilPromoted can take the control file copied from the base backup ("in production") for a promotion, returns while recovery still runs, and the spool it needs is deleted',
-    },
-    async () => {
-      // A race: each round has a fair chance to lose it while the bug is there.
-      for (let round = 1; round <= 3; round++) {
-        await using spot = await pgRestoreSpot();
-        const r = await s.run(restoreArgs(spot));
-        assert.equal(r.code, 0, r.stderr);
-        const rows = await phasesIn(spot);
-        if (rows !== rowsUpTo(4)) {
-          const log = readFileSync(`${spot.dataDir}.restore.log`, 'utf8');
-          assert.fail(
-            `round ${String(round)}: restored rows ${JSON.stringify(rows)}, expected all 4 phases\n` +
-              `${r.stdout}\n${log
-                .split('\n')
-                .filter((l) => /redo done|consistent|cannot stat|ready to accept/.test(l))
-                .join('\n')}`,
-          );
-        }
+  test('a restore to latest returns only once recovery has replayed every archived segment', async () => {
+    // A race: each round has a fair chance to lose it while the bug is there.
+    for (let round = 1; round <= 3; round++) {
+      await using spot = await pgRestoreSpot();
+      const r = await s.run(restoreArgs(spot));
+      assert.equal(r.code, 0, r.stderr);
+      const rows = await phasesIn(spot);
+      if (rows !== rowsUpTo(4)) {
+        const log = readFileSync(`${spot.dataDir}.restore.log`, 'utf8');
+        assert.fail(
+          `round ${String(round)}: restored rows ${JSON.stringify(rows)}, expected all 4 phases\n` +
+            `${r.stdout}\n${log
+              .split('\n')
+              .filter((l) => /redo done|consistent|cannot stat|ready to accept/.test(l))
+              .join('\n')}`,
+        );
       }
-    },
-  );
+    }
+  });
 
   test('a WAL segment deleted from the repository: verify reports the gap, latest is refused, a target before it restores', async () => {
     const missing = phases[1]!.segment;

@@ -7,11 +7,12 @@
  * production's config says, so a failed recovery can be read and classified.
  *
  * Promotion is judged without logging in: the restored pg_hba.conf is production's and may
- * demand a password we do not have. pg_control says "in production" once recovery ended, and
- * pg_isready (a ping that counts an authentication failure as "up") says logins are accepted.
+ * demand a password we do not have. Recovery is over when the server has removed
+ * recovery.signal and pg_control says "in production"; pg_isready (a ping that counts an
+ * authentication failure as "up") then says logins are accepted.
  */
 import { spawn } from 'node:child_process';
-import { open, readFile, stat } from 'node:fs/promises';
+import { access, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LifeboatError } from '../../core/errors.js';
@@ -240,7 +241,15 @@ export async function waitUntilPromoted(
       );
     }
     const state = await clusterState(server).catch(() => undefined);
-    if (state === 'in production' && (await acceptsConnections(server))) {
+    // pg_control copied from the base backup already says "in production" until the startup
+    // process rewrites it, and a hot standby accepts connections long before replay ends; the
+    // server removes recovery.signal only when archive recovery is over, so ask for all three.
+    if (
+      state === 'in production' &&
+      !(await exists(join(server.dataDir, 'recovery.signal'))) &&
+      !(await exists(join(server.dataDir, 'standby.signal'))) &&
+      (await acceptsConnections(server))
+    ) {
       return recoveryFacts(await readLogSince(server.logFile, server.logOffset));
     }
     if (Date.now() > deadline) {
@@ -275,4 +284,13 @@ export async function stopServer(
     },
     opts.signal ? { signal: opts.signal } : {},
   );
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -159,6 +159,16 @@ export async function restorePitr(
       `started PostgreSQL (pid ${String(server.pid)}) on port ${String(req.port)}; replaying WAL`,
     );
     const recovery = await waitUntilPromoted(server, signal ? { signal } : {});
+    // Belt and braces for "latest": recovery must have read the newest segment we supplied,
+    // or it stopped early and the copy silently lacks data.
+    const newest = [...files].reverse().find((f) => /^[0-9A-F]{24}$/.test(f.as))?.as;
+    if (req.target.kind === 'latest' && newest && recovery.lastRestoredSegment !== newest) {
+      throw new LifeboatError(
+        'INTEGRITY',
+        `recovery ended after ${recovery.lastRestoredSegment ?? 'no archived segment'}, but the archive holds WAL up to ${newest}: the copy on ${dataDir} (pid ${String(server.pid)}, left running) may lack data; see ${logFile}`,
+        { details: { dataDir, pid: server.pid, logFile } },
+      );
+    }
     const recoveryMs = Date.now() - t1;
     return {
       baseSnapshot: chosen.base.snapshotId,
