@@ -6,7 +6,7 @@ import { compileDbOptions } from './options.js';
 test('full-size defaults, --quick defaults, flags and environment', () => {
   const d = compileDbOptions([], {}, '/x/R.md');
   assert.equal(d.scale, 50);
-  assert.equal(d.reps, 2);
+  assert.equal(d.reps, 3);
   assert.equal(d.eventsRows, 3_000_000);
   assert.equal(d.pgbenchSeconds, 30);
   assert.deepEqual(d.phases, ['logical', 'physical', 'dedup']);

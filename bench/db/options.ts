@@ -38,7 +38,7 @@ initialises with pgbench and starts itself (issue 3).
 Options (environment variable in brackets, default in parentheses; --quick defaults second):
   --quick                 smoke test: scale 5, 1 repetition, small deduplication tables
   --scale <n>             pgbench scale of the database [BENCH_DB_SCALE] (50 / 5)
-  --reps <n>              repetitions of every timed step [BENCH_DB_REPS] (2 / 1)
+  --reps <n>              repetitions of every timed step [BENCH_DB_REPS] (3 / 1)
   --events-rows <n>       rows of the time-ordered table of the dedup test (3000000 / 300000)
   --pgbench-seconds <n>   pgbench -T before the last dedup backup (30 / 5)
   --wal-transactions <n>  pgbench transactions replayed by the PITR restores (20000 / 2000)
@@ -109,7 +109,7 @@ export function compileDbOptions(
   }
   return Object.freeze({
     scale,
-    reps: positiveInt('--reps', values.reps ?? env.BENCH_DB_REPS, quick ? 1 : 2),
+    reps: positiveInt('--reps', values.reps ?? env.BENCH_DB_REPS, quick ? 1 : 3),
     eventsRows: positiveInt('--events-rows', values['events-rows'], quick ? 300_000 : 3_000_000),
     pgbenchSeconds: positiveInt('--pgbench-seconds', values['pgbench-seconds'], quick ? 5 : 30),
     walTransactions: positiveInt(

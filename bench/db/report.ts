@@ -242,7 +242,7 @@ export function renderDbMarkdown(
     'Medians over the repetitions; every repetition starts from fresh repositories and restores into fresh servers. ' +
       'MiB/s = database size (logical) or cluster size (physical) / wall time. "time / ref" and "RSS / ref" divide by the step\'s reference tool ' +
       '(pg_dump | restic, pg_restore -j2, pgBackRest); below 1 Lifeboat is faster or smaller. For `pg_dump | restic` the RSS is the larger of the two ' +
-      'processes (both are in "Every run"). PITR times run from the restore command until `SELECT count(*) FROM pgbench_accounts` answered on the promoted server.',
+      'processes (both are in "Every run"). Rows marked "diagnostic" are not contestants: the dump or tar that Lifeboat consumes, produced alone into /dev/null, and pg_restore with the one job that `lifeboat restore` without `--jobs` runs; they show how much of Lifeboat\'s time is its own. PITR times run from the restore command until `SELECT count(*) FROM pgbench_accounts` answered on the promoted server.',
     '',
     renderStepTables(tables),
   ];

@@ -8,7 +8,7 @@
  * deepest first, so writing children does not disturb directory mtimes.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { LifeboatError } from '../../core/errors.js';
@@ -169,14 +169,12 @@ class Restorer {
   private async writeFile(path: string, node: TreeNode): Promise<void> {
     const ids = node.content ?? [];
     if (ids.length <= 1) {
-      // One blob or none: load it, then create, write, set metadata and close with
-      // synchronous calls on the descriptor (microseconds each on a local file system),
-      // instead of six thread-pool round trips per small file.
+      // One blob or none: two thread-pool round trips (create, close) instead of six.
       const data =
         ids.length === 1
           ? await this.repo.loadBlob('data', ids[0]!, this.options.signal)
           : Buffer.alloc(0);
-      writeSmallFile(path, data, node, this.owner);
+      await writeSmallFile(path, data, node, this.owner);
       this.stats.bytes += data.length;
       this.stats.files++;
       this.progress.update({
@@ -239,15 +237,25 @@ class Restorer {
   }
 }
 
-/** O_EXCL like the large-file path: never writes through something planted at `path`. */
-function writeSmallFile(path: string, data: Buffer, node: TreeNode, owner: boolean): void {
-  const fd = openSync(path, 'wx', 0o600);
+/**
+ * Creating the file is the expensive call (hundreds of microseconds on some file systems), so
+ * it goes to the thread pool, several at a time; writing a small file and setting its metadata
+ * are microseconds each, done synchronously on the descriptor. O_EXCL like the large-file
+ * path: never writes through something planted at `path`.
+ */
+async function writeSmallFile(
+  path: string,
+  data: Buffer,
+  node: TreeNode,
+  owner: boolean,
+): Promise<void> {
+  const fh = await open(path, 'wx', 0o600);
   try {
     let at = 0;
-    while (at < data.length) at += writeSync(fd, data, at, data.length - at);
-    applyFileMetadataSync(fd, path, node, { owner });
+    while (at < data.length) at += writeSync(fh.fd, data, at, data.length - at);
+    applyFileMetadataSync(fh.fd, path, node, { owner });
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }
 
