@@ -8,20 +8,12 @@ import type { Plan, PlanService } from '../plan/plan.js';
 import { resolveSecret } from '../plan/secrets.js';
 import { backupPaths, type BackupResult } from '../repository/backup.js';
 import { backupDatabase } from './database-backup.js';
-import { openRepository } from '../repository/open-repository.js';
-import type { CompressionMode } from '../repository/zstd.js';
-import type { Backend } from '../storage/backend.js';
+import { serviceTags } from './service-tags.js';
+import { withServiceRepository, type ServiceRepositoryOptions } from './service-repository.js';
 
-export interface ServiceBackupOptions {
-  openBackend: (location: string) => Backend;
-  env?: NodeJS.ProcessEnv;
-  compression?: CompressionMode;
+export interface ServiceBackupOptions extends ServiceRepositoryOptions {
   progress?: Progress;
   signal?: AbortSignal;
-}
-
-export function serviceTags(service: PlanService): string[] {
-  return [`service=${service.name}`, `kind=${service.source.type}`, ...service.tags];
 }
 
 /** Picks the services to run: the named ones (checked), or all, in dependency order. */
@@ -45,35 +37,25 @@ export async function backupService(
   service: PlanService,
   options: ServiceBackupOptions,
 ): Promise<BackupResult> {
-  const repoSpec = plan.repositories[service.repository]!;
-  const password = await resolveSecret(repoSpec.password, options.env);
-  const backend = options.openBackend(repoSpec.location.path);
-  try {
-    const repo = await openRepository(backend, password, {
-      ...(options.compression ? { compression: options.compression } : {}),
-    });
+  return withServiceRepository(plan, service, options, async (repo) => {
     const src = service.source;
-    if (src.type !== 'directory') {
-      const dbPassword = src.password ? await resolveSecret(src.password, options.env) : undefined;
-      const job = {
-        ...(options.progress ? { progress: options.progress } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      };
-      const db = { ...service, source: src };
-      if (src.type === 'postgres' && src.mode === 'physical') {
-        const { backupBase } = await import('./postgres/physical-backup.js');
-        return await backupBase(repo, { ...db, source: src }, dbPassword, job);
-      }
-      return await backupDatabase(repo, db, dbPassword, job);
-    }
-    return await backupPaths(repo, [src.path], {
-      tags: serviceTags(service),
-      excludes: src.exclude,
-      oneFileSystem: src.oneFileSystem,
+    const job = {
       ...(options.progress ? { progress: options.progress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-    });
-  } finally {
-    await backend.close();
-  }
+    };
+    if (src.type === 'directory') {
+      return backupPaths(repo, [src.path], {
+        tags: serviceTags(service),
+        excludes: src.exclude,
+        oneFileSystem: src.oneFileSystem,
+        ...job,
+      });
+    }
+    const password = src.password ? await resolveSecret(src.password, options.env) : undefined;
+    if (src.type === 'postgres' && src.mode === 'physical') {
+      const { backupBase } = await import('./postgres/physical-backup.js');
+      return backupBase(repo, { ...service, source: src }, password, job);
+    }
+    return backupDatabase(repo, { ...service, source: src }, password, job);
+  });
 }

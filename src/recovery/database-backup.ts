@@ -11,15 +11,12 @@ import { backupStreams, type BackupResult } from '../repository/backup.js';
 import type { Repository } from '../repository/repository.js';
 import { openSnapshotFile } from '../repository/snapshot-file.js';
 import { findSnapshot } from '../repository/snapshot.js';
+import { serviceTags } from './service-tags.js';
 import { dumpSourceFor, restoreTargetFor, type TargetSpec } from './engines.js';
 
 export interface DatabaseJobOptions {
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
-}
-
-export function databaseTags(service: PlanService): string[] {
-  return [`service=${service.name}`, `kind=${service.source.type}`, ...service.tags];
 }
 
 export async function backupDatabase(
@@ -36,7 +33,7 @@ export async function backupDatabase(
     repo,
     parts.map((p) => ({ name: p.name, source: p.open(signal) })),
     {
-      tags: databaseTags(service),
+      tags: serviceTags(service),
       ...(options.progress ? { progress: options.progress } : {}),
       ...(signal ? { signal } : {}),
     },
@@ -59,7 +56,7 @@ export async function restoreDatabase(
   const started = Date.now();
   const { signal } = options;
   await repo.loadIndex(signal);
-  const snap = await findSnapshot(repo, snapshotRef, { tags: databaseTags(service).slice(0, 2) });
+  const snap = await findSnapshot(repo, snapshotRef, { tags: serviceTags(service).slice(0, 2) });
   if (!snap.tags?.includes(`service=${service.name}`)) {
     throw new LifeboatError(
       'INVALID_ARGUMENT',

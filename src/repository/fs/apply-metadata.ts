@@ -48,6 +48,27 @@ function timeArg(text: string): number | string {
   return seconds < 0 ? String(seconds) : seconds;
 }
 
+type Step = readonly [name: string, run: () => void | Promise<void>];
+
+/** Runs every step in order; the first failure is then thrown as LifeboatError IO. */
+async function runSteps(path: string, steps: readonly Step[]): Promise<void> {
+  let first: LifeboatError | undefined;
+  for (const [step, run] of steps) {
+    try {
+      await run();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      first ??= new LifeboatError('IO', `${step} ${path}: ${code}`, {
+        cause: err,
+        details: { path, step },
+      });
+    }
+  }
+  if (first !== undefined) throw first;
+}
+
+const asRoot = (opts: ApplyMetadataOptions) => opts.owner && process.getuid?.() === 0;
+
 /**
  * Applies owner (when `opts.owner` and running as root), mode (not for symlinks: Linux has no
  * lchmod) and access/modification times (lutimes for symlinks) from `node` to `path`. Every
@@ -58,66 +79,31 @@ export async function applyMetadata(
   node: TreeNode,
   opts: ApplyMetadataOptions,
 ): Promise<void> {
-  let first: LifeboatError | undefined;
-  const attempt = async (step: string, fn: () => Promise<void>): Promise<void> => {
-    try {
-      await fn();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      first ??= new LifeboatError('IO', `${step} ${path}: ${code}`, {
-        cause: err,
-        details: { path, step },
-      });
-    }
-  };
-  if (opts.owner && process.getuid?.() === 0) {
-    await attempt('lchown', () => lchown(path, node.uid, node.gid));
-  }
+  const steps: Step[] = [];
+  if (asRoot(opts)) steps.push(['lchown', () => lchown(path, node.uid, node.gid)]);
   if (node.type !== 'symlink') {
-    await attempt('chmod', () => chmod(path, unixPermFromGoMode(node.mode)));
+    steps.push(['chmod', () => chmod(path, unixPermFromGoMode(node.mode))]);
   }
-  await attempt('utimes', async () => {
-    const atime = timeArg(node.atime);
-    const mtime = timeArg(node.mtime);
-    await (node.type === 'symlink' ? lutimes : utimes)(path, atime, mtime);
-  });
-  if (first !== undefined) throw first;
+  const times = (fn: typeof utimes) => fn(path, timeArg(node.atime), timeArg(node.mtime));
+  steps.push(['utimes', () => times(node.type === 'symlink' ? lutimes : utimes)]);
+  await runSteps(path, steps);
 }
 
 /**
  * applyMetadata for a regular file still open as `fd`, with synchronous calls on the
- * descriptor: the restorer's path for small files, where six thread-pool round trips per file
- * cost more than the system calls themselves (bench/RESULTS.md, tree restore). Same order and
- * the same error reporting; `path` is only named in errors.
+ * descriptor: the restorer's path for small files, where a thread-pool round trip per call
+ * costs more than the system call itself (bench/RESULTS.md, tree restore). Same order and the
+ * same error reporting; `path` is only named in errors.
  */
-export function applyFileMetadataSync(
+export async function applyMetadataOnFd(
   fd: number,
   path: string,
   node: TreeNode,
   opts: ApplyMetadataOptions,
-): void {
-  let first: LifeboatError | undefined;
-  const attempt = (step: string, fn: () => void): void => {
-    try {
-      fn();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      first ??= new LifeboatError('IO', `${step} ${path}: ${code}`, {
-        cause: err,
-        details: { path, step },
-      });
-    }
-  };
-  if (opts.owner && process.getuid?.() === 0) {
-    attempt('lchown', () => {
-      fchownSync(fd, node.uid, node.gid);
-    });
-  }
-  attempt('chmod', () => {
-    fchmodSync(fd, unixPermFromGoMode(node.mode));
-  });
-  attempt('utimes', () => {
-    futimesSync(fd, timeArg(node.atime), timeArg(node.mtime));
-  });
-  if (first !== undefined) throw first;
+): Promise<void> {
+  const steps: Step[] = [];
+  if (asRoot(opts)) steps.push(['lchown', () => fchownSync(fd, node.uid, node.gid)]);
+  steps.push(['chmod', () => fchmodSync(fd, unixPermFromGoMode(node.mode))]);
+  steps.push(['utimes', () => futimesSync(fd, timeArg(node.atime), timeArg(node.mtime))]);
+  await runSteps(path, steps);
 }

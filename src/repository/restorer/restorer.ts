@@ -15,7 +15,7 @@ import { LifeboatError } from '../../core/errors.js';
 import type { Progress } from '../../core/ports.js';
 import { silentProgress } from '../../core/ports.js';
 import { InFlight } from '../archiver/in-flight.js';
-import { applyFileMetadataSync, applyMetadata } from '../fs/apply-metadata.js';
+import { applyMetadataOnFd, applyMetadata } from '../fs/apply-metadata.js';
 import { safeJoin } from '../fs/safe-path.js';
 import type { Repository } from '../repository.js';
 import type { TreeNode } from '../tree/node.js';
@@ -253,7 +253,7 @@ async function writeSmallFile(
   try {
     let at = 0;
     while (at < data.length) at += writeSync(fh.fd, data, at, data.length - at);
-    applyFileMetadataSync(fh.fd, path, node, { owner });
+    await applyMetadataOnFd(fh.fd, path, node, { owner });
   } finally {
     await fh.close();
   }
