@@ -3,6 +3,7 @@
  * environment variables, then defaults; `--quick` swaps in small defaults for a smoke test.
  * Compiled once into a frozen object, so nothing downstream reads argv or env.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LifeboatError } from '../../src/core/errors.js';
 
@@ -27,6 +28,10 @@ export interface DbBenchOptions {
   json: boolean;
   keep: boolean;
   cpuProf: boolean;
+  /** The Lifeboat checkout to measure (built: dist/src); default this one. */
+  lifeboatRoot: string;
+  /** Re-render the report from this results file instead of running anything. */
+  fromJson: string | undefined;
   help: boolean;
 }
 
@@ -47,6 +52,8 @@ Options (environment variable in brackets, default in parentheses; --quick defau
   --json                  print the raw results as JSON on stdout
   --keep                  keep the work directory (clusters' data, repositories) at the end
   --cpu-prof              profile the Lifeboat runs (node --cpu-prof) and summarise them
+  --lifeboat <dir>        measure the build in another checkout (default: this one), for A/B runs
+  --from-json <file>      only re-render the report from a results file (bench/work/db-results.json)
   -h, --help              this text
 `;
 
@@ -81,7 +88,7 @@ function parsePhases(raw: string | undefined): readonly Phase[] {
 export function compileDbOptions(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
-  defaultOut: string,
+  defaults: { out: string; lifeboat: string },
 ): Readonly<DbBenchOptions> {
   const { values } = parseArgs({
     args: [...argv],
@@ -99,6 +106,8 @@ export function compileDbOptions(
       json: { type: 'boolean' },
       keep: { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
+      'from-json': { type: 'string' },
+      lifeboat: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -119,10 +128,12 @@ export function compileDbOptions(
     ),
     phases: parsePhases(values.only),
     quick,
-    out: values['no-out'] ? undefined : (values.out ?? defaultOut),
+    out: values['no-out'] ? undefined : (values.out ?? defaults.out),
     json: values.json ?? false,
     keep: values.keep ?? false,
     cpuProf: values['cpu-prof'] ?? false,
+    lifeboatRoot: resolve(values.lifeboat ?? defaults.lifeboat),
+    fromJson: values['from-json'],
     help: values.help ?? false,
   });
 }

@@ -45,6 +45,7 @@ test('medians, ratios against the reference and verdicts against the 1.2 target'
   assert.equal(row('pg_restore -j2').verdict, 'reference');
   assert.equal(row('lifeboat').timeRatio, 12_000 / 11_000);
   assert.equal(row('lifeboat').rssRatio, 4);
+  assert.equal(row('lifeboat').pairedRatio, (11_000 / 10_000 + 13_000 / 12_000) / 2);
   assert.equal(row('lifeboat').verdict, 'ok');
   assert.equal(row('lifeboat').mibPerSec, 100 / 12);
   // The failed run is left out of the median and fails the row.
@@ -61,6 +62,22 @@ test('a Lifeboat row over the target says by how much', () => {
   ]);
   assert.equal(t!.rows.find((r) => r.tool === 'lifeboat')!.verdict, 'missed: 1.50× > 1.0×');
   assert.equal(t!.rows.find((r) => r.tool === 'pg_dump -Fc')!.verdict, 'peer');
+});
+
+test('the verdict takes the worse of the ratio of medians and the paired ratio', () => {
+  // Medians 10 / 10 look even, but in each repetition Lifeboat took 1.5x the reference.
+  const [t] = summarizeSteps([
+    sample('pg_restore -j2', 6_000, { rep: 0 }),
+    sample('pg_restore -j2', 10_000, { rep: 1 }),
+    sample('pg_restore -j2', 14_000, { rep: 2 }),
+    sample('lifeboat', 9_000, { rep: 0 }),
+    sample('lifeboat', 10_000, { rep: 1 }),
+    sample('lifeboat', 21_000, { rep: 2 }),
+  ]);
+  const row = t!.rows.find((r) => r.tool === 'lifeboat')!;
+  assert.equal(row.timeRatio, 1);
+  assert.equal(row.pairedRatio, 1.5);
+  assert.equal(row.verdict, 'missed: 1.50× > 1.2×');
 });
 
 test('dedup ratios divide by the first backup of the same test and tool', () => {

@@ -45,7 +45,10 @@ export interface ToolRow {
   mibPerSec: number;
   peakRssBytes: number;
   repoBytes?: number;
+  /** Median wall time / the reference's median. */
   timeRatio?: number;
+  /** Median over the repetitions of wall time / the reference's in the same repetition. */
+  pairedRatio?: number;
   rssRatio?: number;
   verdict: string;
 }
@@ -59,6 +62,16 @@ export interface StepTable {
 
 const MiB = 1048576;
 const isLifeboat = (tool: string) => tool.startsWith('lifeboat');
+
+/** tool / reference wall time within each repetition in which both succeeded. */
+function pairedRatios(samples: readonly DbSample[], tool: string, reference: string): number[] {
+  const good = (s: DbSample) => s.exitCode === 0 && s.problems.length === 0;
+  return samples.flatMap((s) => {
+    if (s.tool !== tool || !good(s)) return [];
+    const ref = samples.find((x) => x.tool === reference && x.rep === s.rep && good(x));
+    return ref ? [s.wallMs / ref.wallMs] : [];
+  });
+}
 
 export function summarizeSteps(samples: readonly DbSample[]): StepTable[] {
   const tables: StepTable[] = [];
@@ -93,13 +106,17 @@ export function summarizeSteps(samples: readonly DbSample[]): StepTable[] {
       if (ref && ref.failed < ref.runs && r.failed < r.runs) {
         r.timeRatio = r.wallMs / ref.wallMs;
         r.rssRatio = r.peakRssBytes / ref.peakRssBytes;
+        const paired = pairedRatios(mine, r.tool, info.reference);
+        if (paired.length) r.pairedRatio = median(paired);
       }
+      // Both readings must meet the target: on a noisy machine they can disagree.
+      const worst = Math.max(r.timeRatio ?? NaN, r.pairedRatio ?? r.timeRatio ?? NaN);
       if (r.failed) r.verdict = 'FAILED';
       else if (info.diagnostics.includes(r.tool)) r.verdict = 'diagnostic';
       else if (!isLifeboat(r.tool)) r.verdict = 'peer';
-      else if (r.timeRatio === undefined) r.verdict = 'no reference';
-      else if (r.timeRatio <= info.timeTarget) r.verdict = 'ok';
-      else r.verdict = `missed: ${r.timeRatio.toFixed(2)}× > ${info.timeTarget.toFixed(1)}×`;
+      else if (!Number.isFinite(worst)) r.verdict = 'no reference';
+      else if (worst <= info.timeTarget) r.verdict = 'ok';
+      else r.verdict = `missed: ${worst.toFixed(2)}× > ${info.timeTarget.toFixed(1)}×`;
     }
     const problems = mine.flatMap((s) =>
       s.problems.map((p) => `${s.tool} (rep ${String(s.rep + 1)}): ${p}`),
@@ -116,15 +133,15 @@ const mib = (b: number | undefined) =>
 
 export function renderStepTables(tables: readonly StepTable[]): string {
   const lines = [
-    '| step | tool | time (s) | MiB/s | peak RSS (MiB) | repo / file (MiB) | time / ref | RSS / ref | target |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| step | tool | time (s) | MiB/s | peak RSS (MiB) | repo / file (MiB) | time / ref | paired | RSS / ref | target |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const t of tables) {
     const info = DB_STEPS[t.step];
     for (const r of t.rows) {
       const target = r.verdict === 'ok' ? ` (≤ ${info.timeTarget.toFixed(1)}×)` : '';
       lines.push(
-        `| ${info.title} | ${r.tool} | ${f2(r.wallMs / 1000)} | ${f1(r.mibPerSec)} | ${mib(r.peakRssBytes)} | ${mib(r.repoBytes)} | ${f2(r.timeRatio)} | ${f2(r.rssRatio)} | ${r.verdict}${target} |`,
+        `| ${info.title} | ${r.tool} | ${f2(r.wallMs / 1000)} | ${f1(r.mibPerSec)} | ${mib(r.peakRssBytes)} | ${mib(r.repoBytes)} | ${f2(r.timeRatio)} | ${f2(r.pairedRatio)} | ${f2(r.rssRatio)} | ${r.verdict}${target} |`,
       );
     }
   }
@@ -241,7 +258,7 @@ export function renderDbMarkdown(
     '',
     'Medians over the repetitions; every repetition starts from fresh repositories and restores into fresh servers. ' +
       'MiB/s = database size (logical) or cluster size (physical) / wall time. "time / ref" and "RSS / ref" divide by the step\'s reference tool ' +
-      '(pg_dump | restic, pg_restore -j2, pgBackRest); below 1 Lifeboat is faster or smaller. For `pg_dump | restic` the RSS is the larger of the two ' +
+      '(pg_dump | restic, pg_restore -j2, pgBackRest): "time / ref" divides the medians, "paired" is the median of the ratios within each repetition (the two ran back to back); a target counts as met only when both are within it. Below 1 Lifeboat is faster or smaller. For `pg_dump | restic` the RSS is the larger of the two ' +
       'processes (both are in "Every run"). Rows marked "diagnostic" are not contestants: the dump or tar that Lifeboat consumes, produced alone into /dev/null, and pg_restore with the one job that `lifeboat restore` without `--jobs` runs; they show how much of Lifeboat\'s time is its own. PITR times run from the restore command until `SELECT count(*) FROM pgbench_accounts` answered on the promoted server.',
     '',
     renderStepTables(tables),

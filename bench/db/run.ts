@@ -31,6 +31,7 @@ import { runLogical, type PhaseContext } from './logical.js';
 import { compileDbOptions, USAGE, type DbBenchOptions } from './options.js';
 import { freshPgbackrest, runPhysical } from './physical.js';
 import { Profiler } from './profiler.js';
+import { copyLifeboat } from './snapshot.js';
 import {
   renderDbMarkdown,
   renderStepTables,
@@ -48,7 +49,6 @@ import {
 } from './workspace.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const LIFEBOAT_BIN = join(ROOT, 'bin', 'lifeboat.js');
 const GiB = 1024 ** 3;
 /** Where the CPU profiles are copied before the work directory goes. */
 const PROFILES = join(ROOT, 'bench', 'work', 'db-profiles');
@@ -72,11 +72,25 @@ function cpuModel(): string {
   );
 }
 
-function lifeboatVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  const commit = output('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
-  const dirty = output('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']);
-  return `${pkg.version}${commit ? ` (${commit}${dirty ? ', uncommitted changes' : ''})` : ''}`;
+function lifeboatVersion(root: string): string {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const commit = output('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
+  // Which sources differ from the commit: others change src/ while benchmarks run.
+  let status = '';
+  try {
+    status = execFileSync('git', ['-C', root, 'status', '--porcelain', '--', 'src'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch {
+    // not a git checkout
+  }
+  const changed = status
+    .split('\n')
+    .map((l) => l.slice(3))
+    .filter(Boolean);
+  const dirty = changed.length ? ` + uncommitted ${changed.join(', ')}` : '';
+  return `${pkg.version} in ${root}${commit ? ` (${commit}${dirty})` : ''}`;
 }
 
 function commandLine(argv: readonly string[]): string {
@@ -92,7 +106,7 @@ function preflight(opts: DbBenchOptions): Record<string, string> {
     if (!ok) throw new LifeboatError('INVALID_ARGUMENT', what);
   };
   need(
-    existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js')),
+    existsSync(join(opts.lifeboatRoot, 'dist', 'src', 'cli', 'main.js')),
     'dist/src/cli/main.js is missing: run `npm run build` first',
   );
   need(
@@ -105,7 +119,10 @@ function preflight(opts: DbBenchOptions): Record<string, string> {
     existsSync(join(PG_BIN, 'pgbench')),
     `PostgreSQL 15 is missing in ${PG_BIN}: apt-get install postgresql-15`,
   );
-  const versions: Record<string, string> = { node: process.version, lifeboat: lifeboatVersion() };
+  const versions: Record<string, string> = {
+    node: process.version,
+    lifeboat: lifeboatVersion(opts.lifeboatRoot),
+  };
   versions.postgres = output(join(PG_BIN, 'postgres'), ['--version']) ?? '?';
   if (opts.phases.includes('logical') || opts.phases.includes('dedup')) {
     const v = output(RESTIC, ['version']);
@@ -134,7 +151,14 @@ async function bench(argv: readonly string[], opts: DbBenchOptions): Promise<num
   const loadStart = loadavg();
   const started = Date.now();
   const ws: Workspace = await createWorkspace();
-  const cmd = new Commands(ws, LIFEBOAT_BIN);
+  const copyRoot = join(ws.dir, 'lifeboat');
+  const lifeboat = copyLifeboat(opts.lifeboatRoot, copyRoot);
+  if (lifeboat.stale.length) {
+    log(
+      `warning: dist/ is older than ${lifeboat.stale.join(', ')}: run \`npm run build\` for current numbers`,
+    );
+  }
+  const cmd = new Commands(ws, lifeboat.bin);
   const profiler = new Profiler(cmd, opts.cpuProf ? ws.profiles : undefined);
   const samples: DbSample[] = [];
   const ctx: PhaseContext = { ws, cmd, samples, log, profiler };
@@ -238,7 +262,8 @@ async function bench(argv: readonly string[], opts: DbBenchOptions): Promise<num
   writeFileSync(join(jsonDir, 'db-results.json'), raw);
   const extra = opts.cpuProf
     ? [
-        renderProfileSection(PROFILES, ROOT, [
+        // Profiles name the copy's files; strip its root as the repository's would be.
+        renderProfileSection(PROFILES, copyRoot, [
           'logical-backup',
           'logical-restore',
           'physical-backup',
@@ -260,13 +285,29 @@ async function bench(argv: readonly string[], opts: DbBenchOptions): Promise<num
   return failed ? 1 : 0;
 }
 
+/** Writes the report again from saved raw numbers (after a change to the report's form). */
+function rerender(file: string, opts: DbBenchOptions): number {
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as {
+    meta: DbRunMeta;
+    samples: DbSample[];
+    dedup?: { runs: DedupRun[]; facts: DedupFacts };
+  };
+  if (opts.out) writeDbResultsFile(opts.out, renderDbMarkdown(raw.meta, raw.samples, raw.dedup));
+  process.stdout.write(`\n${renderStepTables(summarizeSteps(raw.samples))}\n\n`);
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   try {
-    const opts = compileDbOptions(argv, process.env, join(ROOT, 'bench', 'RESULTS-databases.md'));
+    const opts = compileDbOptions(argv, process.env, {
+      out: join(ROOT, 'bench', 'RESULTS-databases.md'),
+      lifeboat: ROOT,
+    });
     if (opts.help) {
       process.stdout.write(USAGE);
       return 0;
     }
+    if (opts.fromJson !== undefined) return rerender(opts.fromJson, opts);
     return await bench(argv, opts);
   } catch (err) {
     if (isLifeboatError(err)) {
