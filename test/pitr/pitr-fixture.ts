@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { chown, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LIFEBOAT_BIN, lifeboat, type RunResult } from '../support/cli.js';
+import { lifeboat, type RunResult } from '../support/cli.js';
+import { sharedLifeboatBin } from '../support/runtime-copy.js';
 import { postgresUser, tempDirFor } from '../support/os-user.js';
 import {
   pgRestoreSpot,
@@ -41,7 +42,7 @@ export async function pitrSetup(opts: {
   const repoPw = join(dir, 'repo-password');
   const pgPw = join(dir, 'pg-password');
   const plan = join(dir, 'lifeboat.yaml');
-  const archiveCommand = `${process.execPath} ${LIFEBOAT_BIN} wal push --plan ${plan} db %p`;
+  const archiveCommand = `${process.execPath} ${sharedLifeboatBin()} wal push --plan ${plan} db %p`;
   const pg = await startPostgres({
     ...opts.pg,
     conf: {

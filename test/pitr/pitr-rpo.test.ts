@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LIFEBOAT_BIN } from '../support/cli.js';
+import { sharedLifeboatBin } from '../support/runtime-copy.js';
 import { pitrSetup, type PitrSetup } from './pitr-fixture.js';
 import { measureLoss, startWorkload, type Workload } from './workload.js';
 
@@ -34,7 +34,7 @@ test(
     await using s = await pitrSetup({ archive: false });
     const follower = spawn(
       process.execPath,
-      [LIFEBOAT_BIN, '--json', 'wal', 'stream', 'db', '--interval', '500'],
+      [sharedLifeboatBin(), '--json', 'wal', 'stream', 'db', '--interval', '500'],
       {
         env: { ...process.env, LIFEBOAT_PLAN: s.plan },
         uid: s.pg.osUser.uid,

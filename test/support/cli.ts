@@ -26,6 +26,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedLifeboatBin } from './runtime-copy.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -69,7 +70,9 @@ export async function lifeboat(args: string[], opts: RunOptions = {}): Promise<R
   Object.assign(env, opts.env ?? {});
   const via = opts.inputVia ?? 'socket';
   await using stdin = via === 'socket' ? undefined : await stdinSource(via, opts.input ?? '');
-  const child = spawn(process.execPath, [LIFEBOAT_BIN, ...args], {
+  // Another user may not be able to read the checkout: run a readable copy as that user.
+  const bin = opts.user ? sharedLifeboatBin() : LIFEBOAT_BIN;
+  const child = spawn(process.execPath, [bin, ...args], {
     cwd: opts.cwd ?? tmpdir(),
     env,
     stdio: [stdin ? stdin.fd : 'pipe', 'pipe', 'pipe'],
