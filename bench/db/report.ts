@@ -17,7 +17,7 @@ export const DEDUP_TARGET = 0.15;
 const DEFAULT_HEADER = `# Lifeboat database benchmark results
 
 Lifeboat against pg_dump, restic and pgBackRest on PostgreSQL, in the same run. How to run it:
-[README.md](README.md#database-benchmark). Smoke test: \`node dist/bench/db/run.js --quick\`.
+[db/README.md](db/README.md). Smoke test: \`node dist/bench/db/run.js --quick\`.
 `;
 
 export interface DbRunMeta {

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { archiveAll, pitrSetup, type PitrSetup } from '../pitr/pitr-fixture.js';
+import { archiveAll, pitrSetup, restoreArgs, type PitrSetup } from '../pitr/pitr-fixture.js';
 import { ndjson, treeDigest, type RunResult, type SnapshotJson } from '../support/cli.js';
 import { pgRestoreSpot, type PgRestoreSpot } from '../support/postgres.js';
 
@@ -41,17 +41,6 @@ describe('PostgreSQL physical service: faults through the CLI', { timeout: 300_0
   const phases: Phase[] = [];
   const rowsUpTo = (p: number) =>
     Array.from({ length: p }, (_, i) => `${String(i + 1)}|100`).join('\n');
-  const restoreArgs = (spot: PgRestoreSpot, extra: string[] = []) => [
-    'restore',
-    'db',
-    '--to',
-    spot.dataDir,
-    '--port',
-    String(spot.port),
-    '--socket-dir',
-    spot.socketDir,
-    ...extra,
-  ];
   const phasesIn = (spot: PgRestoreSpot) =>
     spot.psql('SELECT phase, count(*) FROM marks GROUP BY phase ORDER BY phase');
 

@@ -98,17 +98,7 @@ export async function pitrSetup(opts: {
     ok,
     async restore(flags) {
       const spot = await pgRestoreSpot();
-      const result = await run([
-        'restore',
-        'db',
-        '--to',
-        spot.dataDir,
-        '--port',
-        String(spot.port),
-        '--socket-dir',
-        spot.socketDir,
-        ...flags,
-      ]);
+      const result = await run(restoreArgs(spot, flags));
       return { result, spot };
     },
     async [Symbol.asyncDispose]() {
@@ -131,4 +121,22 @@ export async function archiveAll(pg: PgServer, timeoutMs = 60_000): Promise<void
     if (Date.now() > deadline) throw new Error(`WAL ${last} not archived in time: ${row}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** `lifeboat restore db` into a restore spot: its data dir, port and socket dir, then `extra`. */
+export function restoreArgs(
+  spot: { dataDir: string; port: number; socketDir: string },
+  extra: readonly string[] = [],
+): string[] {
+  return [
+    'restore',
+    'db',
+    '--to',
+    spot.dataDir,
+    '--port',
+    String(spot.port),
+    '--socket-dir',
+    spot.socketDir,
+    ...extra,
+  ];
 }
