@@ -16,8 +16,9 @@ export const DEDUP_TARGET = 0.15;
 
 const DEFAULT_HEADER = `# Lifeboat database benchmark results
 
-Lifeboat against pg_dump, restic and pgBackRest on PostgreSQL, in the same run. How to run it:
-[db/README.md](db/README.md). Smoke test: \`node dist/bench/db/run.js --quick\`.
+Lifeboat against pg_dump, restic and pgBackRest on PostgreSQL, in the same run. How to run it
+and what each step does: [db/README.md](db/README.md). Full run: \`npm run bench:db\`; smoke
+test: \`npm run bench:db -- --quick\`.
 `;
 
 export interface DbRunMeta {
