@@ -5,9 +5,9 @@
  * Exit status: 0 when every run succeeded (missed speed targets are reported, not fatal),
  * 1 when a command failed or restored wrong bytes, or the benchmark could not run.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
+import { commandLine, commandOutput, machineInfo } from './machine.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isLifeboatError, LifeboatError } from '../src/core/errors.js';
@@ -33,39 +33,11 @@ const STREAM_NAME = 'db.sql';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-function commandOutput(file: string, args: string[]): string | undefined {
-  try {
-    return execFileSync(file, args, {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
 function lifeboatVersion(): string {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const commit = commandOutput('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
   const dirty = commandOutput('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']);
   return `${pkg.version}${commit ? ` (${commit}${dirty ? ', uncommitted changes' : ''})` : ''}`;
-}
-
-function cpuModel(): string {
-  try {
-    return (
-      /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU'
-    );
-  } catch {
-    return 'unknown CPU';
-  }
-}
-
-function commandLine(argv: readonly string[]): string {
-  const args = argv.map((a) => (/^[\w./=:,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
-  return process.env.npm_lifecycle_event === 'bench'
-    ? `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`
-    : `node dist/bench/run.js ${args.join(' ')}`.trim();
 }
 
 /** Refuses to start without the CLI build, restic, or 3x the data size free on disk. */
@@ -146,7 +118,7 @@ async function bench(argv: readonly string[], opts: BenchOptions): Promise<numbe
   const summaries = summarize(samples);
   const meta: RunMeta = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    commandLine: commandLine(argv),
+    commandLine: commandLine(argv, 'bench', 'dist/bench/run.js'),
     options: {
       scale: opts.scale,
       reps: opts.reps,
@@ -154,14 +126,7 @@ async function bench(argv: readonly string[], opts: BenchOptions): Promise<numbe
       seed: opts.seed,
       suites: opts.suites,
     },
-    machine: {
-      nproc: availableParallelism(),
-      cpu: cpuModel(),
-      memGiB: Math.round(totalmem() / GiB),
-      kernel: release(),
-      loadStart,
-      loadEnd: loadavg(),
-    },
+    machine: machineInfo(loadStart),
     versions: { node: process.version, restic: resticVersion, lifeboat: lifeboatVersion() },
     rssSource:
       ctx.rssSource === 'gnu-time'

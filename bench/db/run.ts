@@ -9,7 +9,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
+import { commandLine, commandOutput, machineInfo } from '../machine.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isLifeboatError, LifeboatError } from '../../src/core/errors.js';
@@ -55,26 +56,9 @@ const PROFILES = join(ROOT, 'bench', 'work', 'db-profiles');
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-function output(file: string, args: string[]): string | undefined {
-  try {
-    return execFileSync(file, args, {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-function cpuModel(): string {
-  return (
-    /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU'
-  );
-}
-
 function lifeboatVersion(root: string): string {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  const commit = output('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
+  const commit = commandOutput('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
   // Which sources differ from the commit: others change src/ while benchmarks run.
   let status = '';
   try {
@@ -91,13 +75,6 @@ function lifeboatVersion(root: string): string {
     .filter(Boolean);
   const dirty = changed.length ? ` + uncommitted ${changed.join(', ')}` : '';
   return `${pkg.version} in ${root}${commit ? ` (${commit}${dirty})` : ''}`;
-}
-
-function commandLine(argv: readonly string[]): string {
-  const args = argv.map((a) => (/^[\w./=:,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
-  return process.env.npm_lifecycle_event === 'bench:db'
-    ? `npm run bench:db${args.length ? ` -- ${args.join(' ')}` : ''}`
-    : `node dist/bench/db/run.js ${args.join(' ')}`.trim();
 }
 
 /** Refuses to start without the build, the peers, root, or room for the clusters. */
@@ -123,14 +100,14 @@ function preflight(opts: DbBenchOptions): Record<string, string> {
     node: process.version,
     lifeboat: lifeboatVersion(opts.lifeboatRoot),
   };
-  versions.postgres = output(join(PG_BIN, 'postgres'), ['--version']) ?? '?';
+  versions.postgres = commandOutput(join(PG_BIN, 'postgres'), ['--version']) ?? '?';
   if (opts.phases.includes('logical') || opts.phases.includes('dedup')) {
-    const v = output(RESTIC, ['version']);
+    const v = commandOutput(RESTIC, ['version']);
     need(v !== undefined, `restic does not run at ${RESTIC}: apt-get install restic`);
     versions.restic = v!.split(' ').slice(0, 2).join(' ');
   }
   if (opts.phases.includes('physical')) {
-    const v = output(PGBACKREST, ['version']);
+    const v = commandOutput(PGBACKREST, ['version']);
     need(v !== undefined, `pgBackRest does not run at ${PGBACKREST}: apt-get install pgbackrest`);
     versions.pgbackrest = v!;
   }
@@ -230,7 +207,7 @@ async function bench(argv: readonly string[], opts: DbBenchOptions): Promise<num
 
   const meta: DbRunMeta = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    commandLine: commandLine(argv),
+    commandLine: commandLine(argv, 'bench:db', 'dist/bench/db/run.js'),
     options: {
       scale: opts.scale,
       reps: opts.reps,
@@ -239,14 +216,7 @@ async function bench(argv: readonly string[], opts: DbBenchOptions): Promise<num
       walTransactions: opts.walTransactions,
       phases: opts.phases,
     },
-    machine: {
-      nproc: availableParallelism(),
-      cpu: cpuModel(),
-      memGiB: Math.round(totalmem() / GiB),
-      kernel: release(),
-      loadStart,
-      loadEnd: loadavg(),
-    },
+    machine: machineInfo(loadStart),
     versions,
     data: {
       scale: opts.scale,
