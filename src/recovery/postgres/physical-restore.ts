@@ -124,6 +124,7 @@ export async function restorePitr(
       }),
       fetchWalFiles(repo, files, spool, {
         concurrency: 4,
+        known: status.catalog.snapshots,
         ...(req.osUser ? { owner: req.osUser } : {}),
         ...(signal ? { signal } : {}),
       }).then((n) => {

@@ -155,7 +155,7 @@ async function drainSpool(
     const digest = createHash('sha256').update(data).digest('hex');
     if (state.partialDigest.get(name) === digest) continue;
     try {
-      const r = await pushWalFile(repo, service, join(spool, name), { cache });
+      const r = await pushWalFile(repo, service, join(spool, name), { cache, data });
       state.partialDigest.set(name, digest);
       if (r.status === 'stored') {
         partials++;

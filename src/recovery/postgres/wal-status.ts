@@ -12,7 +12,7 @@ import {
 } from '../../engines/postgres/wal-names.js';
 import type { Repository } from '../../repository/repository.js';
 import { openSnapshotFile } from '../../repository/snapshot-file.js';
-import { loadWalCatalog, SnapshotCache, type WalCatalog } from '../wal/wal-catalog.js';
+import { SnapshotCache, walCatalogOf, type WalCatalog } from '../wal/wal-catalog.js';
 import { walWindow, type WalWindow } from '../wal/wal-window.js';
 import { baseBackupsOf, type BaseBackup } from './base-backups.js';
 
@@ -34,9 +34,8 @@ export async function loadWalStatus(
   service: string,
   signal?: AbortSignal,
 ): Promise<WalStatus> {
-  const cache = new SnapshotCache();
-  const catalog = await loadWalCatalog(repo, service, cache, signal);
-  const all = await cache.refresh(repo, signal);
+  const all = await new SnapshotCache().refresh(repo, signal);
+  const catalog = walCatalogOf(all, service);
   const histories = new Map<number, readonly TimelineSwitch[]>();
   for (const [name, entry] of catalog.files) {
     if (!isHistoryFileName(name)) continue;

@@ -78,7 +78,12 @@ export async function loadWalCatalog(
   cache = new SnapshotCache(),
   signal?: AbortSignal,
 ): Promise<WalCatalog> {
-  const snapshots = (await cache.refresh(repo, signal)).filter((s) => isWalSnapshotOf(s, service));
+  return walCatalogOf(await cache.refresh(repo, signal), service);
+}
+
+/** The catalog of a service from an already loaded snapshot list (oldest first). */
+export function walCatalogOf(all: readonly StoredSnapshot[], service: string): WalCatalog {
+  const snapshots = all.filter((s) => isWalSnapshotOf(s, service));
   const files = new Map<string, WalEntry>();
   for (const s of snapshots) {
     const name = s.paths[0]!.slice(1);

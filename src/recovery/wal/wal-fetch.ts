@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { mapLimit } from '../../core/concurrency.js';
 import type { Repository } from '../../repository/repository.js';
 import { openSnapshotFile } from '../../repository/snapshot-file.js';
-import { loadSnapshot } from '../../repository/snapshot.js';
+import { loadSnapshot, type StoredSnapshot } from '../../repository/snapshot.js';
 import type { WalEntry } from './wal-catalog.js';
 
 export interface WalFetchItem {
@@ -24,6 +24,8 @@ export interface WalFetchOptions {
   readonly owner?: { uid: number; gid: number };
   readonly signal?: AbortSignal;
   readonly onFile?: (name: string, bytes: number) => void;
+  /** Snapshots already loaded (the catalog's), so their files are not read and decrypted again. */
+  readonly known?: readonly StoredSnapshot[];
 }
 
 /** Writes each file atomically (temp name, then rename); returns the bytes written. */
@@ -36,8 +38,9 @@ export async function fetchWalFiles(
   const { signal } = options;
   await repo.loadIndex(signal);
   let total = 0;
+  const known = new Map((options.known ?? []).map((s) => [s.id, s]));
   await mapLimit(items, options.concurrency ?? 4, async ({ entry, as }) => {
-    const snap = await loadSnapshot(repo, entry.snapshotId);
+    const snap = known.get(entry.snapshotId) ?? (await loadSnapshot(repo, entry.snapshotId));
     const file = await openSnapshotFile(repo, snap, `/${entry.name}`, signal);
     const final = join(dir, as);
     const temp = `${final}.lifeboat-tmp`;

@@ -32,6 +32,8 @@ export interface WalPushOptions {
   /** Store the file under this name instead of the path's base name (pg_receivewal partials). */
   readonly name?: string;
   readonly cache?: SnapshotCache;
+  /** The file's bytes when the caller already read them (the WAL follower hashes partials). */
+  readonly data?: Buffer;
   readonly signal?: AbortSignal;
 }
 
@@ -50,7 +52,7 @@ export async function pushWalFile(
   }
   const { signal } = options;
   const cache = options.cache ?? new SnapshotCache();
-  const data = await readWhole(path);
+  const data = options.data ?? (await readWhole(path));
   const catalog = await loadWalCatalog(repo, service, cache, signal);
   const existing = catalog.files.get(name);
   if (existing) {
