@@ -45,3 +45,44 @@ export class Semaphore {
     else this.free++;
   }
 }
+
+/**
+ * Starts an async iterable now instead of at its first use: its first next() is called at
+ * once and its result handed out when the consumer asks for it, so whatever the source does
+ * before its first item (a dump tool connecting and reading the catalog) overlaps other work.
+ * close() ends the source if the consumer never (fully) read it; it is harmless afterwards.
+ */
+export interface Primed<T> extends AsyncIterable<T> {
+  close(): Promise<void>;
+}
+
+export function prime<T>(source: AsyncIterable<T>): Primed<T> {
+  const it = source[Symbol.asyncIterator]();
+  let first: Promise<IteratorResult<T>> | undefined = it.next();
+  // A failure surfaces when the consumer reads; until then it must not count as unhandled.
+  first.catch(() => undefined);
+  let taken = false;
+  return {
+    [Symbol.asyncIterator]() {
+      if (taken) throw new Error('a primed iterable can be iterated only once');
+      taken = true;
+      return {
+        next() {
+          const r = first ?? it.next();
+          first = undefined;
+          return r;
+        },
+        async return(value?: unknown) {
+          first = undefined;
+          return (await it.return?.(value)) ?? { done: true, value: undefined };
+        },
+      };
+    },
+    async close() {
+      // Wait for the pending first step (an async generator queues return() behind it).
+      await first?.catch(() => undefined);
+      first = undefined;
+      await it.return?.(undefined);
+    },
+  };
+}

@@ -5,7 +5,8 @@
  */
 import { LifeboatError } from '../core/errors.js';
 import type { Progress } from '../core/ports.js';
-import type { RestoreOutcome } from '../engines/engine.js';
+import { prime } from '../core/concurrency.js';
+import type { BackupPart, RestoreOutcome } from '../engines/engine.js';
 import type { DatabaseSource, PlanService } from '../plan/plan.js';
 import { backupStreams, type BackupResult } from '../repository/backup.js';
 import type { Repository } from '../repository/repository.js';
@@ -19,25 +20,52 @@ export interface DatabaseJobOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Asks the engine for its parts: checks the server answers (before the repository is locked
+ * or anything is written) and lists the databases. Independent of the repository, so callers
+ * start it while the repository opens.
+ */
+export function listDatabaseParts(
+  service: PlanService & { source: DatabaseSource },
+  password: string | undefined,
+  signal?: AbortSignal,
+): Promise<readonly BackupPart[]> {
+  return dumpSourceFor(service.source, password).listParts(signal);
+}
+
+/** Parts whose tools start before the repository is locked and its index loaded. */
+const PRIMED_PARTS = 2;
+
 export async function backupDatabase(
   repo: Repository,
   service: PlanService & { source: DatabaseSource },
-  password: string | undefined,
+  parts: readonly BackupPart[] | Promise<readonly BackupPart[]>,
   options: DatabaseJobOptions = {},
 ): Promise<BackupResult> {
   const { signal } = options;
-  const source = dumpSourceFor(service.source, password);
-  // Reachability is checked here, before the repository is locked or anything is written.
-  const parts = await source.listParts(signal);
-  return backupStreams(
-    repo,
-    parts.map((p) => ({ name: p.name, source: p.open(signal) })),
-    {
-      tags: serviceTags(service),
-      ...(options.progress ? { progress: options.progress } : {}),
-      ...(signal ? { signal } : {}),
-    },
+  const listed = await parts;
+  // The first parts' dump tools start now: connecting, locking tables and reading the catalog
+  // overlap the lock and the index load (each blocks on its pipe once it holds ~64 KiB).
+  const sources = listed.map((p, i) =>
+    i < PRIMED_PARTS ? prime(p.open(signal)) : { source: p.open(signal) },
   );
+  try {
+    return await backupStreams(
+      repo,
+      listed.map((p, i) => {
+        const s = sources[i]!;
+        return { name: p.name, source: 'close' in s ? s : s.source };
+      }),
+      {
+        tags: serviceTags(service),
+        ...(options.progress ? { progress: options.progress } : {}),
+        ...(signal ? { signal } : {}),
+      },
+    );
+  } finally {
+    // A part never read (the job failed before reaching it) must not leave its tool running.
+    await Promise.all(sources.map((s) => ('close' in s ? s.close() : undefined)));
+  }
 }
 
 export interface DatabaseRestoreResult extends RestoreOutcome {

@@ -34,27 +34,50 @@ interface PoolWorker {
 }
 
 export class ChunkPool {
-  private readonly workers: PoolWorker[];
+  private readonly workers: PoolWorker[] = [];
   private readonly jobs = new Map<number, JobState>();
   private nextJob = 1;
   private fatal: Error | undefined;
+  private readonly workerData: { polynomial: string };
 
-  constructor(polynomial: bigint, size: number) {
-    const url = new URL('./chunk-worker.js', import.meta.url);
-    this.workers = Array.from({ length: size }, () => {
-      const pw: PoolWorker = {
-        worker: new Worker(url, {
-          workerData: { polynomial: formatPolynomial(polynomial) },
-          // The worker keeps little on its heap (chunks leave as transferred buffers); a
-          // small young generation keeps each worker's resident memory small.
-          resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
-        }),
-        queued: 0,
-      };
-      pw.worker.on('message', (m: ToMain) => this.onMessage(m));
-      pw.worker.on('error', (err) => this.onFatal(err));
-      return pw;
-    });
+  /**
+   * Workers start on demand: the first job starts one, and another starts only while every
+   * running worker has a job queued. A stream backup (one file, or streams chunked on this
+   * thread) thus pays for one worker or none: each costs start-up CPU and ~20 MiB resident.
+   */
+  constructor(
+    polynomial: bigint,
+    private readonly size: number,
+  ) {
+    this.workerData = { polynomial: formatPolynomial(polynomial) };
+  }
+
+  /** Workers started so far. */
+  get started(): number {
+    return this.workers.length;
+  }
+
+  private pickWorker(): PoolWorker {
+    const idle = this.workers.find((w) => w.queued === 0);
+    if (idle) return idle;
+    if (this.workers.length < this.size) return this.spawn();
+    return this.workers.reduce((a, b) => (b.queued < a.queued ? b : a));
+  }
+
+  private spawn(): PoolWorker {
+    const pw: PoolWorker = {
+      worker: new Worker(new URL('./chunk-worker.js', import.meta.url), {
+        workerData: this.workerData,
+        // The worker keeps little on its heap (chunks leave as transferred buffers); a
+        // small young generation keeps each worker's resident memory small.
+        resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
+      }),
+      queued: 0,
+    };
+    pw.worker.on('message', (m: ToMain) => this.onMessage(m));
+    pw.worker.on('error', (err) => this.onFatal(err));
+    this.workers.push(pw);
+    return pw;
   }
 
   /**
@@ -66,7 +89,7 @@ export class ChunkPool {
     outcome: { changed?: boolean } = {},
   ): AsyncGenerator<HashedChunk, number> {
     if (this.fatal) throw this.fatal;
-    const pw = this.workers.reduce((a, b) => (b.queued < a.queued ? b : a));
+    const pw = this.pickWorker();
     const job = this.nextJob++;
     const state: JobState = { items: [], notify: undefined, worker: pw };
     this.jobs.set(job, state);

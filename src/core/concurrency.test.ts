@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate as tick } from 'node:timers/promises';
+import { prime } from './concurrency.js';
+
+function tracked(items: number[], failAt?: number) {
+  const log: string[] = [];
+  async function* gen() {
+    log.push('start');
+    try {
+      for (const [i, v] of items.entries()) {
+        if (i === failAt) throw new Error(`failed at ${String(i)}`);
+        yield v;
+      }
+    } finally {
+      log.push('end');
+    }
+  }
+  return { log, source: gen() };
+}
+
+test('prime starts the source before anyone reads, then yields everything in order', async () => {
+  const { log, source } = tracked([1, 2, 3]);
+  const p = prime(source);
+  await tick();
+  assert.deepEqual(log, ['start']);
+  const seen: number[] = [];
+  for await (const v of p) seen.push(v);
+  assert.deepEqual(seen, [1, 2, 3]);
+  assert.deepEqual(log, ['start', 'end']);
+  await p.close();
+});
+
+test('close ends a primed source that was never read', async () => {
+  const { log, source } = tracked([1, 2]);
+  const p = prime(source);
+  await p.close();
+  assert.deepEqual(log, ['start', 'end']);
+});
+
+test('a first-step failure is reported to the reader, not as an unhandled rejection', async () => {
+  const { source } = tracked([1], 0);
+  const p = prime(source);
+  await tick();
+  await assert.rejects(async () => {
+    for await (const v of p) void v;
+  }, /failed at 0/);
+  await p.close();
+});
+
+test('breaking out of the loop ends the source', async () => {
+  const { log, source } = tracked([1, 2, 3]);
+  const p = prime(source);
+  for await (const v of p) if (v === 1) break;
+  assert.deepEqual(log, ['start', 'end']);
+});
