@@ -6,6 +6,7 @@ import { prime } from './concurrency.js';
 function tracked(items: number[], failAt?: number) {
   const log: string[] = [];
   async function* gen() {
+    await Promise.resolve();
     log.push('start');
     try {
       for (const [i, v] of items.entries()) {
@@ -42,9 +43,11 @@ test('a first-step failure is reported to the reader, not as an unhandled reject
   const { source } = tracked([1], 0);
   const p = prime(source);
   await tick();
+  const seen: number[] = [];
   await assert.rejects(async () => {
-    for await (const v of p) void v;
+    for await (const v of p) seen.push(v);
   }, /failed at 0/);
+  assert.deepEqual(seen, []);
   await p.close();
 });
 

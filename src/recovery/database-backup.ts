@@ -64,7 +64,7 @@ export async function backupDatabase(
     );
   } finally {
     // A part never read (the job failed before reaching it) must not leave its tool running.
-    await Promise.all(sources.map((s) => ('close' in s ? s.close() : undefined)));
+    await Promise.all(sources.flatMap((s) => ('close' in s ? [s.close()] : [])));
   }
 }
 
