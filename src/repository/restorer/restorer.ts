@@ -8,18 +8,18 @@
  * deepest first, so writing children does not disturb directory mtimes.
  */
 import { execFile } from 'node:child_process';
-import { writeSync } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { LifeboatError } from '../../core/errors.js';
 import type { Progress } from '../../core/ports.js';
 import { silentProgress } from '../../core/ports.js';
 import { InFlight } from '../archiver/in-flight.js';
-import { applyMetadataOnFd, applyMetadata } from '../fs/apply-metadata.js';
+import { applyMetadata } from '../fs/apply-metadata.js';
 import { safeJoin } from '../fs/safe-path.js';
 import type { Repository } from '../repository.js';
 import type { TreeNode } from '../tree/node.js';
 import { decodeTree } from '../tree/tree-json.js';
+import { FileWriter } from './file-writer.js';
 import { prefetchBlobs } from './prefetch.js';
 import { compileIncludes, type IncludeMatcher } from './include.js';
 
@@ -51,8 +51,12 @@ export async function restoreTree(
   await repo.loadIndex(options.signal);
   await prepareTarget(options.target, options.overwrite ?? false);
   const r = new Restorer(repo, options);
-  await r.restoreDir(rootTree, [], '');
-  await r.finish();
+  try {
+    await r.restoreDir(rootTree, [], '');
+    await r.finish();
+  } finally {
+    await r.close();
+  }
   return r.stats;
 }
 
@@ -64,6 +68,7 @@ class Restorer {
   private readonly include: IncludeMatcher;
   private readonly progress: Progress;
   private readonly owner = process.getuid?.() === 0;
+  private readonly writer = new FileWriter();
 
   constructor(
     private readonly repo: Repository,
@@ -116,6 +121,12 @@ class Restorer {
     }
   }
 
+  /** Stops the writing thread; after an error, waits for the files still being written. */
+  async close(): Promise<void> {
+    await this.files.drain().catch(() => undefined);
+    await this.writer.close();
+  }
+
   async finish(): Promise<void> {
     await this.files.drain();
     for (const { path, node } of this.dirMeta.reverse()) {
@@ -130,7 +141,21 @@ class Restorer {
   }
 
   private async restoreLeaf(path: string, node: TreeNode): Promise<void> {
-    await this.clear(path);
+    // Without --overwrite the target was empty when the restore began; every leaf is then
+    // created exclusively (O_EXCL, symlink, mkfifo), so an entry that appeared meanwhile
+    // fails with EEXIST instead of needing an lstat round trip per entry.
+    if (this.options.overwrite) await this.clear(path);
+    try {
+      await this.createLeaf(path, node);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new LifeboatError('TARGET_NOT_EMPTY', `${path} already exists`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private async createLeaf(path: string, node: TreeNode): Promise<void> {
     switch (node.type) {
       case 'file': {
         const key =
@@ -169,13 +194,14 @@ class Restorer {
   private async writeFile(path: string, node: TreeNode): Promise<void> {
     const ids = node.content ?? [];
     if (ids.length <= 1) {
-      // One blob or none: two thread-pool round trips (create, close) instead of six.
+      // One blob or none: written by the writing thread, no thread-pool round trip at all.
       const data =
         ids.length === 1
           ? await this.repo.loadBlob('data', ids[0]!, this.options.signal)
           : Buffer.alloc(0);
-      await writeSmallFile(path, data, node, this.owner);
-      this.stats.bytes += data.length;
+      const size = data.length; // the buffer is detached once handed over
+      await this.writer.write(path, data, node, this.owner);
+      this.stats.bytes += size;
       this.stats.files++;
       this.progress.update({
         phase: 'restore',
@@ -210,14 +236,18 @@ class Restorer {
   }
 
   private async makeDir(path: string): Promise<void> {
-    const st = await lstat(path).catch(() => undefined);
-    if (st?.isDirectory()) return;
-    if (st) {
-      if (!this.options.overwrite) {
-        throw new LifeboatError('TARGET_NOT_EMPTY', `${path} exists and is not a directory`);
-      }
-      await rm(path, { recursive: true, force: true });
+    try {
+      await mkdir(path, { mode: 0o700 });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+    const st = await lstat(path);
+    if (st.isDirectory()) return;
+    if (!this.options.overwrite) {
+      throw new LifeboatError('TARGET_NOT_EMPTY', `${path} exists and is not a directory`);
+    }
+    await rm(path, { recursive: true, force: true });
     await mkdir(path, { mode: 0o700 });
   }
 
@@ -234,28 +264,6 @@ class Restorer {
   private warn(path: string, message: string): void {
     this.stats.warnings.push({ path, message });
     this.progress.warn(path, message);
-  }
-}
-
-/**
- * Creating the file is the expensive call (hundreds of microseconds on some file systems), so
- * it goes to the thread pool, several at a time; writing a small file and setting its metadata
- * are microseconds each, done synchronously on the descriptor. O_EXCL like the large-file
- * path: never writes through something planted at `path`.
- */
-async function writeSmallFile(
-  path: string,
-  data: Buffer,
-  node: TreeNode,
-  owner: boolean,
-): Promise<void> {
-  const fh = await open(path, 'wx', 0o600);
-  try {
-    let at = 0;
-    while (at < data.length) at += writeSync(fh.fd, data, at, data.length - at);
-    await applyMetadataOnFd(fh.fd, path, node, { owner });
-  } finally {
-    await fh.close();
   }
 }
 
