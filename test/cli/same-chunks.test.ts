@@ -57,8 +57,10 @@ test('restic first, then Lifeboat: Lifeboat adds no data blobs', async () => {
   await resticOk(['init'], { repo, password: PASSWORD });
   await resticOk(['backup', src], { repo, password: PASSWORD });
   const before = await blobs(repo);
-  // ~21 MiB at restic's 1 MiB average chunk size: far more than one chunk.
-  assert.ok(before.data.length >= 8, `restic stored ${before.data.length} data blobs`);
+  // ~21 MiB at restic's 1 MiB average chunk size: far more than one chunk. How many depends
+  // on the random polynomial of `init` (and repeated text chunks dedupe): 7 was seen, so the
+  // bound only asks for several.
+  assert.ok(before.data.length >= 4, `restic stored ${before.data.length} data blobs`);
 
   // --force: no parent shortcut, Lifeboat must chunk and hash the whole file itself.
   const summary = record(
@@ -79,7 +81,7 @@ test('Lifeboat first, then restic: restic adds no data blobs', async () => {
   await lifeboatOk(['init'], { env });
   const lb = record((await lifeboatOk(['--json', 'backup', src], { env })).stdout, 'summary');
   const before = await blobs(repo);
-  assert.ok(before.data.length >= 8, `Lifeboat stored ${before.data.length} data blobs`);
+  assert.ok(before.data.length >= 4, `Lifeboat stored ${before.data.length} data blobs`);
   assert.equal(before.data.length + before.tree.length, lb.blobsAdded);
 
   // --force makes restic read the file again rather than trust Lifeboat's snapshot as parent.
