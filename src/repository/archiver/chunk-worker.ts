@@ -8,7 +8,7 @@
  * Flow control: at most MAX_UNACKED chunks of a job are in flight; the main thread acks each
  * chunk once it has taken it, so a slow repository slows the reader instead of filling memory.
  */
-import { createHash } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Chunker, MAX_CHUNK } from '../chunker/chunker.js';
@@ -103,9 +103,11 @@ async function runJob(job: number, path: string): Promise<void> {
         after.size !== before.size ||
         after.size !== BigInt(size);
     }
+    await flushed();
     port.postMessage({ t: 'done', job, size, changed } satisfies ToMain);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    await flushed().catch(() => undefined);
     port.postMessage({
       t: 'error',
       job,
@@ -118,11 +120,29 @@ async function runJob(job: number, path: string): Promise<void> {
   }
 }
 
+/**
+ * The previous chunk's post, which the next one waits for: digests finish out of order, but
+ * chunks must reach the main thread in file order.
+ */
+let lastPost: Promise<void> = Promise.resolve();
+
+/**
+ * Copies the chunk out and hashes the copy on the thread pool (WebCrypto's digest runs
+ * there), so SHA-256 overlaps reading and chunking the next chunk instead of following it.
+ */
 async function emit(job: number, chunk: Buffer): Promise<void> {
   const data = new ArrayBuffer(chunk.length);
   new Uint8Array(data).set(chunk);
-  const id = createHash('sha256').update(chunk).digest('hex');
+  const digest = webcrypto.subtle.digest('SHA-256', data);
   unacked++;
-  port.postMessage({ t: 'chunk', job, id, data } satisfies ToMain, [data]);
+  lastPost = Promise.all([digest, lastPost]).then(([d]) => {
+    const id = Buffer.from(d).toString('hex');
+    port.postMessage({ t: 'chunk', job, id, data } satisfies ToMain, [data]);
+  });
   while (unacked >= MAX_UNACKED) await new Promise<void>((r) => (wake = r));
+}
+
+/** Resolves once every chunk emitted so far has been posted. */
+function flushed(): Promise<void> {
+  return lastPost;
 }

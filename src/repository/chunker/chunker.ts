@@ -11,90 +11,52 @@
 import { LifeboatError } from '../../core/errors.js';
 import { WINDOW_SIZE, rabinTables } from './rabin-tables.js';
 import type { RabinTables } from './rabin-tables.js';
+import { BLOCK, DATA, SHIFT_OFFSET, instantiateCutFinder, type CutFinder } from './rabin-wasm.js';
 
 export const MIN_CHUNK = 512 * 1024;
 export const MAX_CHUNK = 8 * 1024 * 1024;
 
-const SPLIT_MASK = (1 << 20) - 1;
-
-// The tables of the polynomial being rolled live in module constants, and roll() hands its
-// digest back through module variables. Measured in V8 (Node 20): with tables passed in as
-// arguments or fields the loop ran ~1.5× slower (too many live registers; constant typed
-// arrays let TurboFan fold their base and length), and any property access after the loop
-// deoptimized it on every call. Chunkers with different polynomials take turns by copying
-// their 4 KiB of tables in (activate), which is negligible per scan() call.
-const OUT_LO = new Int32Array(256);
-const OUT_HI = new Int32Array(256);
-const MOD_LO = new Int32Array(256);
-const MOD_HI = new Int32Array(256);
-let activeTables: RabinTables | undefined;
-let activeShift = 0;
-let rolledHi = 0;
-let rolledLo = 0;
-
-function activate(t: RabinTables): void {
-  if (activeTables === t) return;
-  OUT_LO.set(t.outLo);
-  OUT_HI.set(t.outHi);
-  MOD_LO.set(t.modLo);
-  MOD_HI.set(t.modHi);
-  activeShift = t.hiShift;
-  activeTables = t;
-}
-
 /**
- * Rolls the digest (hi, lo) over src[from, to) with the active tables, where the byte
- * leaving the window for src[i] is src[i − 64]. Stops at the first byte at or after `armed`
- * whose digest has the split bits zero and returns its index, else returns `to`; the final
- * digest is left in rolledHi/rolledLo. (One exit after the loop: a `return` inside it made
- * V8's code a third slower.)
+ * The cut-point search runs in WebAssembly (rabin-wasm.ts): one instance per thread, shared
+ * by every Chunker on it (calls are synchronous, and each call writes the bytes it searches),
+ * with the tables of the polynomial last used.
  */
-function roll(
-  src: Uint8Array,
-  from: number,
-  to: number,
-  armed: number,
-  hi: number,
-  lo: number,
-): number {
-  const shift = activeShift;
-  let i = from;
-  for (; i < to; i++) {
-    const b = src[i]!;
-    const o = src[i - WINDOW_SIZE]!;
-    // Remove the leaving byte, shift the new one in, then reduce the byte that crossed x^deg.
-    hi ^= OUT_HI[o]!;
-    lo ^= OUT_LO[o]!;
-    const idx = hi >>> shift;
-    hi = ((hi << 8) | (lo >>> 24)) ^ MOD_HI[idx]!;
-    lo = ((lo << 8) | b) ^ MOD_LO[idx]!;
-    if ((lo & SPLIT_MASK) === 0 && i >= armed) break;
+let finder: CutFinder | undefined;
+let finderTables: RabinTables | undefined;
+
+function cutFinder(t: RabinTables): CutFinder {
+  const f = (finder ??= instantiateCutFinder());
+  if (finderTables !== t) {
+    for (let b = 0; b < 256; b++) {
+      f.words[b] = (BigInt(t.modHi[b]! >>> 0) << 32n) | BigInt(t.modLo[b]! >>> 0);
+      f.words[256 + b] = (BigInt(t.outHi[b]! >>> 0) << 32n) | BigInt(t.outLo[b]! >>> 0);
+    }
+    f.words[SHIFT_OFFSET / 8] = BigInt(t.hiShift + 32);
+    finderTables = t;
   }
-  rolledHi = hi;
-  rolledLo = lo;
-  return i;
+  return f;
 }
 
 /**
  * Finds chunk boundaries in a byte stream fed in arbitrary pieces. Not safe for interleaved
  * use by two streams; make one Chunker per stream (tables are shared and cached).
+ *
+ * restic hashes each chunk from byte MIN_CHUNK − 64 on, starting from a window of zeros into
+ * which the byte 1 was slid, and cuts after the first byte at or past MIN_CHUNK − 1 whose
+ * digest has the split bits zero. By then the 64 window bytes are all chunk bytes, and the
+ * digest is the fingerprint of exactly those 64 bytes: so the cut is the first position from
+ * MIN_CHUNK − 1 on whose 64 bytes (itself and the 63 before) fingerprint to a split, and
+ * bytes before that are never hashed here at all.
  */
 export class Chunker {
   private readonly t: RabinTables;
-  /** The last 64 bytes hashed, oldest first. */
-  private readonly window = new Uint8Array(WINDOW_SIZE);
-  /** Window followed by the first bytes of a scan, so roll() finds every leaving byte. */
-  private readonly scratch = new Uint8Array(2 * WINDOW_SIZE);
-  /** The digest (< 2^53) as two 32-bit halves. */
-  private hi = 0;
-  private lo = 0;
-  /** Bytes still to skip unhashed at the start of this chunk. */
-  private skip = 0;
+  /** The last 64 bytes of the stream before the next scan, for the first positions' windows. */
+  private readonly tail = new Uint8Array(WINDOW_SIZE);
+  /** Bytes in the current (unfinished) chunk. */
   private count = 0;
 
   constructor(pol: bigint) {
     this.t = rabinTables(pol);
-    this.reset();
   }
 
   /** Bytes in the current (unfinished) chunk. */
@@ -104,14 +66,7 @@ export class Chunker {
 
   /** Starts a new chunk, forgetting any bytes seen so far. */
   reset(): void {
-    // A zeroed window into which the byte 1 was slid: digest = ((0 << 8) | 1) ^ mod[0] = 1,
-    // and the 1 leaves the window 64 bytes later, exactly as restic primes each chunk.
-    this.window.fill(0);
-    this.window[WINDOW_SIZE - 1] = 1;
-    this.hi = 0;
-    this.lo = 1;
     this.count = 0;
-    this.skip = MIN_CHUNK - WINDOW_SIZE;
   }
 
   /**
@@ -123,51 +78,49 @@ export class Chunker {
     if (start < 0 || end > buf.length || start > end) {
       throw new LifeboatError('INTERNAL', `chunker: bad range [${start}, ${end})`);
     }
-    let first = start;
-    if (this.skip > 0) {
-      const n = end - first;
-      if (this.skip >= n) {
-        this.skip -= n;
-        this.count += n;
-        return -1;
+    // Never past MAX_CHUNK; positions are tested from MIN_CHUNK − 1 of the chunk on.
+    const limit = start + Math.min(end - start, MAX_CHUNK - this.count);
+    let from = Math.max(start, start + (MIN_CHUNK - 1 - this.count));
+    if (from < limit) {
+      const f = cutFinder(this.t);
+      const mem = f.bytes;
+      while (from < limit) {
+        const n = Math.min(limit - from, BLOCK);
+        // The 64 bytes before `from`: from this buffer, or partly from the previous pieces.
+        const back = from - WINDOW_SIZE;
+        if (back >= start) {
+          mem.set(buf.subarray(back, from), DATA);
+        } else {
+          const fromTail = start - back;
+          mem.set(this.tail.subarray(WINDOW_SIZE - fromTail), DATA);
+          mem.set(buf.subarray(start, from), DATA + fromTail);
+        }
+        mem.set(buf.subarray(from, from + n), DATA + WINDOW_SIZE);
+        const k = f.find(n);
+        if (k < n) {
+          this.reset();
+          return from + k + 1;
+        }
+        from += n;
       }
-      first += this.skip;
-      this.count += this.skip;
-      this.skip = 0;
     }
-    // Hash [first, limit): never past MAX_CHUNK. A digest match counts only once the chunk
-    // holds MIN_CHUNK bytes, i.e. from index `armed` on.
-    const n = Math.min(end - first, MAX_CHUNK - this.count);
-    const limit = first + n;
-    const armed = first + (MIN_CHUNK - 1 - this.count);
-    if (n === 0) return -1;
-
-    // The first (up to) 64 bytes run in scratch, behind the window, whose bytes leave first.
-    const head = Math.min(n, WINDOW_SIZE);
-    const s = this.scratch;
-    s.set(this.window, 0);
-    s.set(buf.subarray(first, first + head), WINDOW_SIZE);
-    activate(this.t);
-    const shift = first - WINDOW_SIZE;
-    let at = roll(s, WINDOW_SIZE, WINDOW_SIZE + head, armed - shift, this.hi, this.lo);
-    at += shift;
-    if (at === first + head && head < n) {
-      // A plain Uint8Array view keeps roll() monomorphic: Buffer has a different map.
-      const view = new Uint8Array(buf.buffer, buf.byteOffset, limit);
-      at = roll(view, first + head, limit, armed, rolledHi, rolledLo);
-    }
-    const cut = at < limit ? at + 1 : -1;
-    if (cut >= 0 || this.count + n === MAX_CHUNK) {
+    if (this.count + (limit - start) === MAX_CHUNK) {
       this.reset();
-      return cut >= 0 ? cut : limit;
+      return limit;
     }
-    this.hi = rolledHi;
-    this.lo = rolledLo;
-    this.window.set(
-      head < n ? buf.subarray(limit - WINDOW_SIZE, limit) : s.subarray(head, head + WINDOW_SIZE),
-    );
-    this.count += n;
+    this.count += limit - start;
+    this.keepTail(buf, start, limit);
     return -1;
+  }
+
+  private keepTail(buf: Uint8Array, start: number, stop: number): void {
+    const len = stop - start;
+    if (len >= WINDOW_SIZE) {
+      this.tail.set(buf.subarray(stop - WINDOW_SIZE, stop));
+    } else {
+      this.tail.copyWithin(0, len);
+      this.tail.set(buf.subarray(start, stop), WINDOW_SIZE - len);
+    }
   }
 }
 
