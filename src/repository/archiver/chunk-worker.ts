@@ -8,7 +8,7 @@
  * Flow control: at most MAX_UNACKED chunks of a job are in flight; the main thread acks each
  * chunk once it has taken it, so a slow repository slows the reader instead of filling memory.
  */
-import { webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Chunker, MAX_CHUNK } from '../chunker/chunker.js';
@@ -125,20 +125,39 @@ async function runJob(job: number, path: string): Promise<void> {
  * chunks must reach the main thread in file order.
  */
 let lastPost: Promise<void> = Promise.resolve();
+/** True when lastPost has run: a chunk hashed here can then be posted at once. */
+let settled = true;
+
+/** Chunks at least this large are hashed on the thread pool; smaller ones right here. */
+const ASYNC_DIGEST = 256 * 1024;
 
 /**
- * Copies the chunk out and hashes the copy on the thread pool (WebCrypto's digest runs
- * there), so SHA-256 overlaps reading and chunking the next chunk instead of following it.
+ * Copies the chunk out and hashes it. A large chunk is hashed on the thread pool (WebCrypto's
+ * digest runs there), so SHA-256 overlaps reading and chunking the next one; a small chunk
+ * (a small file) is hashed at once: a thread-pool round trip per file costs more than the
+ * hash, and 20,000 of them contend for the pool's queue lock.
  */
 async function emit(job: number, chunk: Buffer): Promise<void> {
   const data = new ArrayBuffer(chunk.length);
   new Uint8Array(data).set(chunk);
-  const digest = webcrypto.subtle.digest('SHA-256', data);
+  const digest: Promise<ArrayBuffer> | string =
+    chunk.length >= ASYNC_DIGEST
+      ? webcrypto.subtle.digest('SHA-256', data)
+      : createHash('sha256').update(chunk).digest('hex');
   unacked++;
-  lastPost = Promise.all([digest, lastPost]).then(([d]) => {
-    const id = Buffer.from(d).toString('hex');
+  const post = (id: string) => {
     port.postMessage({ t: 'chunk', job, id, data } satisfies ToMain, [data]);
-  });
+  };
+  if (typeof digest === 'string' && settled) {
+    post(digest);
+  } else {
+    settled = false;
+    const mine = Promise.all([digest, lastPost]).then(([d]) => {
+      post(typeof d === 'string' ? d : Buffer.from(d).toString('hex'));
+      if (lastPost === mine) settled = true;
+    });
+    lastPost = mine;
+  }
   while (unacked >= MAX_UNACKED) await new Promise<void>((r) => (wake = r));
 }
 

@@ -129,7 +129,13 @@ export class BlobWriter {
     this.builders[type] = new PackBuilder(type);
     await this.uploads.acquire();
     this.throwIfFailed();
-    const pack = builder.finish(this.repo.key);
+    let pack;
+    try {
+      pack = await builder.finish(this.repo.key);
+    } catch (err) {
+      this.uploads.release();
+      throw err;
+    }
     const upload = this.upload(pack.id, pack.parts, pack.size, pack.blobs).finally(() => {
       this.uploads.release();
       this.inflight.delete(upload);
