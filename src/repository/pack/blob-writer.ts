@@ -129,13 +129,7 @@ export class BlobWriter {
     this.builders[type] = new PackBuilder(type);
     await this.uploads.acquire();
     this.throwIfFailed();
-    let pack;
-    try {
-      pack = await builder.finish(this.repo.key);
-    } catch (err) {
-      this.uploads.release();
-      throw err;
-    }
+    const pack = builder.finish(this.repo.key);
     const upload = this.upload(pack.id, pack.parts, pack.size, pack.blobs).finally(() => {
       this.uploads.release();
       this.inflight.delete(upload);
