@@ -40,7 +40,10 @@ function lifeboatVersion(): string {
   return `${pkg.version}${commit ? ` (${commit}${dirty ? ', uncommitted changes' : ''})` : ''}`;
 }
 
-/** Refuses to start without the CLI build, restic, or 3x the data size free on disk. */
+/**
+ * Refuses to start without the CLI build, restic, or enough free disk: 3x the data, plus the
+ * restored trees, kept until the tree suite ends (2 tools x reps).
+ */
 function preflight(opts: BenchOptions): string {
   if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
     throw new LifeboatError(
@@ -56,12 +59,13 @@ function preflight(opts: BenchOptions): string {
     );
   }
   mkdirSync(WORK, { recursive: true });
-  const need = 3 * opts.suites.length * opts.scale * GiB;
+  const kept = opts.suites.includes('tree') ? 2 * opts.reps : 0;
+  const need = (3 * opts.suites.length + kept) * opts.scale * GiB;
   const free = freeBytes(WORK);
   if (free < need) {
     throw new LifeboatError(
       'IO',
-      `the benchmark needs ${(need / GiB).toFixed(1)} GiB free for ${WORK} (3x the data) but only ` +
+      `the benchmark needs ${(need / GiB).toFixed(1)} GiB free for ${WORK} (3x the data and the kept restores) but only ` +
         `${(free / GiB).toFixed(1)} GiB is available; free space or use a smaller --scale`,
     );
   }
