@@ -96,21 +96,28 @@ export class Repository {
 
   /** Loads, verifies and decompresses one blob; the result is checked against its id. */
   async loadBlob(type: BlobType, id: string, signal?: AbortSignal): Promise<Buffer> {
-    const loc = this.index.lookup(type, id);
-    if (!loc) {
-      throw new LifeboatError('NOT_FOUND', `${type} blob ${id} is not in the index`, {
-        details: { blobId: id },
-      });
-    }
-    return this.loadBlobAt(loc, signal);
+    return this.loadBlobAt(this.locate(type, id), signal);
   }
 
   async loadBlobAt(loc: BlobLocation, signal?: AbortSignal): Promise<Buffer> {
-    let raw: Buffer;
+    const raw = await this.loadPackRange(loc, loc.offset, loc.length, signal);
+    return this.openBlob(loc, raw);
+  }
+
+  /**
+   * Reads bytes [offset, offset + length) of the pack holding `loc` (which names the blob in
+   * errors): a missing pack is damage (INTEGRITY), other failures pass through.
+   */
+  async loadPackRange(
+    loc: BlobLocation,
+    offset: number,
+    length: number,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
     try {
-      raw = await this.backend.load(
+      return await this.backend.load(
         { type: 'pack', name: loc.packId },
-        { offset: loc.offset, length: loc.length },
+        { offset, length },
         signal,
       );
     } catch (err) {
@@ -123,7 +130,17 @@ export class Repository {
       }
       throw err;
     }
-    return this.openBlob(loc, raw);
+  }
+
+  /** The index entry of a blob; NOT_FOUND when no index lists it. */
+  locate(type: BlobType, id: string): BlobLocation {
+    const loc = this.index.lookup(type, id);
+    if (!loc) {
+      throw new LifeboatError('NOT_FOUND', `${type} blob ${id} is not in the index`, {
+        details: { blobId: id },
+      });
+    }
+    return loc;
   }
 
   /** Decrypts, decompresses and verifies an encrypted blob read from its pack. */

@@ -20,6 +20,7 @@ import type { Repository } from '../repository.js';
 import type { TreeNode } from '../tree/node.js';
 import { decodeTree } from '../tree/tree-json.js';
 import { FileWriter } from './file-writer.js';
+import { loadBlobBatch } from './load-batch.js';
 import { prefetchBlobs } from './prefetch.js';
 import { compileIncludes, type IncludeMatcher } from './include.js';
 
@@ -42,6 +43,9 @@ export interface RestoreStats {
 }
 
 const PREFETCH = 4;
+/** Small files whose blobs are loaded together, at most this many and about this many bytes. */
+const SMALL_BATCH = 64;
+const SMALL_BATCH_BYTES = 8 * 1024 * 1024;
 
 export async function restoreTree(
   repo: Repository,
@@ -69,6 +73,9 @@ class Restorer {
   private readonly progress: Progress;
   private readonly owner = process.getuid?.() === 0;
   private readonly writer = new FileWriter();
+  /** Small files (one blob or none) waiting to be loaded together (load-batch.ts). */
+  private small: { path: string; node: TreeNode }[] = [];
+  private smallBytes = 0;
 
   constructor(
     private readonly repo: Repository,
@@ -121,6 +128,45 @@ class Restorer {
     }
   }
 
+  /**
+   * Loads the queued small files' blobs with as few reads as possible and hands each file to
+   * the writing thread as its blob arrives.
+   */
+  private async flushSmall(): Promise<void> {
+    const batch = this.small;
+    if (batch.length === 0) return;
+    this.small = [];
+    this.smallBytes = 0;
+    const { signal } = this.options;
+    const loads = loadBlobBatch(
+      this.repo,
+      batch.map((f) => f.node.content?.[0]),
+      signal,
+    );
+    for (const [i, { path, node }] of batch.entries()) {
+      await this.files.start(async () => {
+        const data = await loads[i]!;
+        const size = data.length; // the buffer is detached once handed over
+        try {
+          await this.writer.write(path, data, node, this.owner);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+            throw new LifeboatError('TARGET_NOT_EMPTY', `${path} already exists`, { cause: err });
+          }
+          throw err;
+        }
+        this.stats.bytes += size;
+        this.stats.files++;
+        this.progress.update({
+          phase: 'restore',
+          filesDone: this.stats.files,
+          bytesDone: this.stats.bytes,
+          current: path,
+        });
+      });
+    }
+  }
+
   /** Stops the writing thread; after an error, waits for the files still being written. */
   async close(): Promise<void> {
     await this.files.drain().catch(() => undefined);
@@ -128,6 +174,7 @@ class Restorer {
   }
 
   async finish(): Promise<void> {
+    await this.flushSmall();
     await this.files.drain();
     for (const { path, node } of this.dirMeta.reverse()) {
       // chmod and utimes follow symlinks: apply only onto the directory this restore made.
@@ -162,12 +209,21 @@ class Restorer {
           node.links !== undefined && node.links > 1 ? `${node.device_id}:${node.inode}` : '';
         const first = key ? this.hardlinks.get(key) : undefined;
         if (first) {
+          await this.flushSmall();
           await this.files.drain();
           await link(first, path);
           this.stats.files++;
           return;
         }
         if (key) this.hardlinks.set(key, path);
+        if ((node.content ?? []).length <= 1) {
+          this.small.push({ path, node });
+          this.smallBytes += node.size ?? 0;
+          if (this.small.length >= SMALL_BATCH || this.smallBytes >= SMALL_BATCH_BYTES) {
+            await this.flushSmall();
+          }
+          return;
+        }
         await this.files.start(() => this.writeFile(path, node));
         return;
       }
@@ -192,26 +248,12 @@ class Restorer {
   }
 
   private async writeFile(path: string, node: TreeNode): Promise<void> {
-    const ids = node.content ?? [];
-    if (ids.length <= 1) {
-      // One blob or none: written by the writing thread, no thread-pool round trip at all.
-      const data =
-        ids.length === 1
-          ? await this.repo.loadBlob('data', ids[0]!, this.options.signal)
-          : Buffer.alloc(0);
-      const size = data.length; // the buffer is detached once handed over
-      await this.writer.write(path, data, node, this.owner);
-      this.stats.bytes += size;
-      this.stats.files++;
-      this.progress.update({
-        phase: 'restore',
-        filesDone: this.stats.files,
-        bytesDone: this.stats.bytes,
-        current: path,
-      });
-      return;
-    }
-    const fh = await open(path, 'wx', 0o600);
+    const fh = await open(path, 'wx', 0o600).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new LifeboatError('TARGET_NOT_EMPTY', `${path} already exists`, { cause: err });
+      }
+      throw err;
+    });
     try {
       for await (const buf of prefetchBlobs(
         this.repo,
