@@ -1,8 +1,9 @@
 /**
  * Point-in-time recovery of a PostgreSQL service (issue 3): pick a base backup that can reach
- * the target, check the archived WAL covers the way there, extract the base backup and bring
- * the needed WAL out of the repository at the same time (in parallel, one process), write the
- * recovery settings, start PostgreSQL and wait until it has promoted and accepts connections.
+ * the target, check the archived WAL covers the way there, extract the base backup, write the
+ * recovery settings, start PostgreSQL and, while it replays, bring the needed WAL out of the
+ * repository (in parallel, one process) into the spool its restore_command waits on; then
+ * wait until it has promoted and accepts connections.
  */
 import { chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -26,6 +27,7 @@ import { openSnapshotFile } from '../../repository/snapshot-file.js';
 import { loadSnapshot } from '../../repository/snapshot.js';
 import { fetchWalFiles } from '../wal/wal-fetch.js';
 import { BASE_FILE } from './base-backups.js';
+import { prepareWalSpool } from './wal-spool.js';
 import { loadWalStatus, type BaseWithWindow } from './wal-status.js';
 
 export interface PitrRequest {
@@ -114,31 +116,44 @@ export async function restorePitr(
     const snap = await loadSnapshot(repo, chosen.base.snapshotId);
     const tar = await openSnapshotFile(repo, snap, `/${BASE_FILE}`, signal);
     const t0 = Date.now();
-    let walBytes = 0;
-    // The base backup and the WAL come out of the repository at the same time.
-    await Promise.all([
-      extractTar(tar.content, dataDir, {
-        force: req.force,
-        ...(req.osUser ? { owner: req.osUser } : {}),
-        ...(signal ? { signal } : {}),
-      }),
-      fetchWalFiles(repo, files, spool, {
-        concurrency: 4,
-        known: status.catalog.snapshots,
-        ...(req.osUser ? { owner: req.osUser } : {}),
-        ...(signal ? { signal } : {}),
-      }).then((n) => {
-        walBytes = n;
-      }),
-    ]);
+    // The base backup first, alone; then PostgreSQL replays while the WAL comes out of the
+    // repository into the spool beside it (wal-spool.ts): the fetch no longer competes with
+    // the extraction for the two cores, and the replay no longer waits for all of it.
+    await extractTar(tar.content, dataDir, {
+      force: req.force,
+      ...(req.osUser ? { owner: req.osUser } : {}),
+      ...(signal ? { signal } : {}),
+    });
     const extractMs = Date.now() - t0;
-    step(
-      `extracted ${dataDir} and ${String(files.length)} WAL files in ${(extractMs / 1000).toFixed(1)} s`,
+    step(`extracted ${dataDir} in ${(extractMs / 1000).toFixed(1)} s`);
+    const walSpool = await prepareWalSpool(
+      spool,
+      files.map((f) => f.as),
+      req.osUser,
+    );
+    let walBytes = 0;
+    let walError: unknown;
+    // Stopped once a recovery to a target has promoted: WAL past the target is not needed.
+    const walDone = new AbortController();
+    const fetching = fetchWalFiles(repo, files, spool, {
+      concurrency: 4,
+      known: status.catalog.snapshots,
+      ...(req.osUser ? { owner: req.osUser } : {}),
+      signal: signal ? AbortSignal.any([signal, walDone.signal]) : walDone.signal,
+    }).then(
+      (n) => {
+        walBytes = n;
+      },
+      async (e: unknown) => {
+        if (walDone.signal.aborted) return;
+        walError = e;
+        await walSpool.fail();
+      },
     );
 
     const socketDir = req.socketDir ?? '/tmp';
     await writeRecoveryConfig(dataDir, {
-      restoreCommand: `cp "${spool}/%f" "%p"`,
+      restoreCommand: walSpool.restoreCommand,
       target: req.target,
       ...(req.inclusive === undefined ? {} : { inclusive: req.inclusive }),
       timeline: 'latest',
@@ -159,7 +174,21 @@ export async function restorePitr(
     step(
       `started PostgreSQL (pid ${String(server.pid)}) on port ${String(req.port)}; replaying WAL`,
     );
-    const recovery = await waitUntilPromoted(server, signal ? { signal } : {});
+    let recovery;
+    try {
+      recovery = await waitUntilPromoted(server, signal ? { signal } : {});
+      if (req.target.kind !== 'latest') walDone.abort();
+    } finally {
+      await fetching;
+    }
+    if (walError !== undefined) {
+      throw new LifeboatError(
+        'INTEGRITY',
+        `fetching WAL from the repository failed, so recovery may have stopped early: the copy on ${dataDir} (pid ${String(server.pid)}, left running) may lack data; see ${logFile}`,
+        { cause: walError, details: { dataDir, pid: server.pid, logFile } },
+      );
+    }
+    step(`fetched ${String(files.length)} WAL files (${(walBytes / 2 ** 20).toFixed(0)} MiB)`);
     // Belt and braces for "latest": recovery must have read the newest segment we supplied,
     // or it stopped early and the copy silently lacks data.
     const newest = [...files].reverse().find((f) => /^[0-9A-F]{24}$/.test(f.as))?.as;

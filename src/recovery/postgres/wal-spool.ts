@@ -1,0 +1,64 @@
+/**
+ * The spool PostgreSQL's restore_command reads WAL from during a point-in-time restore, filled
+ * while recovery already runs: the base backup is extracted first, PostgreSQL starts on it,
+ * and the WAL comes out of the repository beside the replay instead of before it.
+ *
+ * restore_command runs `sh <spool>/.lifeboat-wal <file> <dest>`. For a file the restore will
+ * supply (listed in .lifeboat-expected) the script waits until it appears (files land by
+ * rename, so a present file is complete); it gives up when the fetch failed (.lifeboat-failed)
+ * or the Lifeboat process that fills the spool is gone. Any other file (timeline history
+ * probes, segments past the archive) fails at once, as a missing file must.
+ */
+import { chown, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const SCRIPT = '.lifeboat-wal';
+const EXPECTED = '.lifeboat-expected';
+const FAILED = '.lifeboat-failed';
+
+const script = (pid: number) => `#!/bin/sh
+# Written by Lifeboat for one restore: copies WAL file $1 from this spool to $2, waiting while
+# Lifeboat is still fetching it.
+d=$(dirname "$0")
+if grep -qxF -- "$1" "$d/${EXPECTED}"; then
+  while [ ! -f "$d/$1" ]; do
+    [ -f "$d/${FAILED}" ] && exit 1
+    [ -d /proc/${String(pid)} ] || exit 1
+    sleep 0.02
+  done
+fi
+exec cp -- "$d/$1" "$2"
+`;
+
+export interface WalSpool {
+  /** The restore_command setting. */
+  readonly restoreCommand: string;
+  /** Makes waiting restore_command calls fail (the fetch failed). */
+  fail(): Promise<void>;
+}
+
+/**
+ * Prepares `dir` (already created, owned by the server's OS user when given) for `names`.
+ * `dir` must need no shell quoting beyond double quotes (the caller checks).
+ */
+export async function prepareWalSpool(
+  dir: string,
+  names: readonly string[],
+  owner?: { uid: number; gid: number },
+): Promise<WalSpool> {
+  const files = [
+    { name: SCRIPT, body: script(process.pid) },
+    { name: EXPECTED, body: names.map((n) => `${n}\n`).join('') },
+  ];
+  for (const f of files) {
+    const path = join(dir, f.name);
+    await writeFile(path, f.body, { mode: 0o644, flag: 'wx' });
+    if (owner) await chown(path, owner.uid, owner.gid);
+  }
+  return {
+    restoreCommand: `sh "${join(dir, SCRIPT)}" "%f" "%p"`,
+    async fail() {
+      await writeFile(join(dir, FAILED), '', { mode: 0o644 }).catch(() => undefined);
+    },
+  };
+}
