@@ -175,19 +175,27 @@ export async function restorePitr(
       `started PostgreSQL (pid ${String(server.pid)}) on port ${String(req.port)}; replaying WAL`,
     );
     let recovery;
+    let waitError: unknown;
     try {
       recovery = await waitUntilPromoted(server, signal ? { signal } : {});
       if (req.target.kind !== 'latest') walDone.abort();
+    } catch (e) {
+      waitError = e;
     } finally {
       await fetching;
     }
     if (walError !== undefined) {
+      // The spool script made restore_command fail fatally, so PostgreSQL stopped recovering
+      // instead of promoting a copy that lacks the rest (unless it had promoted already).
       throw new LifeboatError(
         'INTEGRITY',
-        `fetching WAL from the repository failed, so recovery may have stopped early: the copy on ${dataDir} (pid ${String(server.pid)}, left running) may lack data; see ${logFile}`,
+        recovery === undefined
+          ? `fetching WAL from the repository failed, so PostgreSQL stopped its recovery on ${dataDir}; see ${logFile}`
+          : `fetching WAL from the repository failed after PostgreSQL (pid ${String(server.pid)}, left running) promoted on ${dataDir}: the copy may lack data; see ${logFile}`,
         { cause: walError, details: { dataDir, pid: server.pid, logFile } },
       );
     }
+    if (recovery === undefined) throw waitError;
     step(`fetched ${String(files.length)} WAL files (${(walBytes / 2 ** 20).toFixed(0)} MiB)`);
     // Belt and braces for "latest": recovery must have read the newest segment we supplied,
     // or it stopped early and the copy silently lacks data.

@@ -5,9 +5,11 @@
  *
  * restore_command runs `sh <spool>/.lifeboat-wal <file> <dest>`. For a file the restore will
  * supply (listed in .lifeboat-expected) the script waits until it appears (files land by
- * rename, so a present file is complete); it gives up when the fetch failed (.lifeboat-failed)
- * or the Lifeboat process that fills the spool is gone. Any other file (timeline history
- * probes, segments past the archive) fails at once, as a missing file must.
+ * rename, so a present file is complete). It gives up when the fetch failed (.lifeboat-failed)
+ * or the Lifeboat process that fills the spool is gone, with exit status 126: PostgreSQL
+ * takes a status above 125 as fatal and stops, where a plain failure would end recovery and
+ * promote a copy that lacks the rest of the WAL. Any other file (timeline history probes,
+ * segments past the archive) fails at once with status 1, as a missing file must.
  */
 import { chown, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,8 +24,8 @@ const script = (pid: number) => `#!/bin/sh
 d=$(dirname "$0")
 if grep -qxF -- "$1" "$d/${EXPECTED}"; then
   while [ ! -f "$d/$1" ]; do
-    [ -f "$d/${FAILED}" ] && exit 1
-    [ -d /proc/${String(pid)} ] || exit 1
+    [ -f "$d/${FAILED}" ] && exit 126
+    [ -d /proc/${String(pid)} ] || exit 126
     sleep 0.02
   done
 fi
