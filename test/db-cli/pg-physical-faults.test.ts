@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { archiveAll, pitrSetup, restoreArgs, type PitrSetup } from '../pitr/pitr-fixture.js';
@@ -152,6 +152,51 @@ describe('PostgreSQL physical service: faults through the CLI', { timeout: 300_0
         );
       }
     }
+  });
+
+  test('a WAL pack unreadable during the restore: PostgreSQL stops instead of promoting a partial copy', async () => {
+    // The WAL is fetched while PostgreSQL replays (wal-spool.ts): the pre-checks pass (the
+    // catalog is whole), then reading segment 3 fails. The spool script must make PostgreSQL
+    // stop (restore_command status 126), not end recovery early and promote phases 1-2 only.
+    const segment = phases[2]!.segment;
+    const snap = (await snapshots()).find(
+      (x) => x.tags?.includes('kind=wal') && x.paths[0] === `/${segment}`,
+    );
+    assert.ok(snap, `a snapshot of ${segment}`);
+    const repoArgs = ['-r', join(s.dir, 'repo'), '--password-file', join(s.dir, 'repo-password')];
+    const tree = JSON.parse(await s.ok([...repoArgs, 'cat', 'tree', snap.tree])) as {
+      nodes: { content: string[] }[];
+    };
+    const blob = tree.nodes[0]!.content[0]!;
+    // The pack holding the segment's first chunk (its header and records: unique to it).
+    let pack: string | undefined;
+    for (const name of await readdir(join(s.dir, 'repo', 'index'))) {
+      const index = JSON.parse(await s.ok([...repoArgs, 'cat', 'index', name])) as {
+        packs: { id: string; blobs: { id: string }[] }[];
+      };
+      pack ??= index.packs.find((p) => p.blobs.some((b) => b.id === blob))?.id;
+    }
+    assert.ok(pack, `the pack of blob ${blob}`);
+    const packPath = join(s.dir, 'repo', 'data', pack.slice(0, 2), pack);
+    await rename(packPath, `${packPath}.away`);
+    try {
+      await using spot = await pgRestoreSpot();
+      const r = await s.run(restoreArgs(spot));
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(
+        r.stderr,
+        /fetching WAL from the repository failed \(pack [0-9a-f]{64} .*is missing\)/,
+      );
+      assert.match(r.stderr, /stopped its recovery/);
+      await assert.rejects(spot.psql('SELECT 1'), 'a server is running on the partial copy');
+    } finally {
+      await rename(`${packPath}.away`, packPath);
+    }
+    // With the pack back, the same restore is whole.
+    await using spot = await pgRestoreSpot();
+    const again = await s.run(restoreArgs(spot));
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await phasesIn(spot), rowsUpTo(4));
   });
 
   test('a WAL segment deleted from the repository: verify reports the gap, latest is refused, a target before it restores', async () => {

@@ -164,38 +164,42 @@ export async function restorePitr(
     });
     const logFile = `${dataDir}.restore.log`;
     const t1 = Date.now();
-    const server = await startServer(dataDir, {
-      binDir: req.binDir,
-      port: req.port,
-      socketDir,
-      logFile,
-      ...(req.osUser ? { osUser: req.osUser } : {}),
-    });
-    step(
-      `started PostgreSQL (pid ${String(server.pid)}) on port ${String(req.port)}; replaying WAL`,
-    );
+    let server;
     let recovery;
     let waitError: unknown;
     try {
+      server = await startServer(dataDir, {
+        binDir: req.binDir,
+        port: req.port,
+        socketDir,
+        logFile,
+        ...(req.osUser ? { osUser: req.osUser } : {}),
+      });
+      step(
+        `started PostgreSQL (pid ${String(server.pid)}) on port ${String(req.port)}; replaying WAL`,
+      );
       recovery = await waitUntilPromoted(server, signal ? { signal } : {});
       if (req.target.kind !== 'latest') walDone.abort();
     } catch (e) {
       waitError = e;
+      // Failed for a reason of its own (not the fetch): the rest of the WAL is not needed.
+      if (walError === undefined) walDone.abort();
     } finally {
       await fetching;
     }
     if (walError !== undefined) {
+      const why = walError instanceof Error ? walError.message : 'unknown error';
       // The spool script made restore_command fail fatally, so PostgreSQL stopped recovering
       // instead of promoting a copy that lacks the rest (unless it had promoted already).
       throw new LifeboatError(
         'INTEGRITY',
-        recovery === undefined
-          ? `fetching WAL from the repository failed, so PostgreSQL stopped its recovery on ${dataDir}; see ${logFile}`
-          : `fetching WAL from the repository failed after PostgreSQL (pid ${String(server.pid)}, left running) promoted on ${dataDir}: the copy may lack data; see ${logFile}`,
-        { cause: walError, details: { dataDir, pid: server.pid, logFile } },
+        recovery === undefined || server === undefined
+          ? `fetching WAL from the repository failed (${why}), so PostgreSQL stopped its recovery on ${dataDir}; see ${logFile}`
+          : `fetching WAL from the repository failed (${why}) after PostgreSQL (pid ${String(server.pid)}, left running) promoted on ${dataDir}: the copy may lack data; see ${logFile}`,
+        { cause: walError, details: { dataDir, logFile, ...(server ? { pid: server.pid } : {}) } },
       );
     }
-    if (recovery === undefined) throw waitError;
+    if (recovery === undefined || server === undefined) throw waitError;
     step(`fetched ${String(files.length)} WAL files (${(walBytes / 2 ** 20).toFixed(0)} MiB)`);
     // Belt and braces for "latest": recovery must have read the newest segment we supplied,
     // or it stopped early and the copy silently lacks data.
