@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { DataStats } from './generate.js';
 import { STEPS, type Sample, type StepId, type StepInfo } from './suite.js';
 import type { ToolName } from './tools.js';
+import type { MachineInfo } from './machine.js';
 
 export const TIME_RATIO_TARGET = 1.0;
 export const RSS_RATIO_TARGET = 1.5;
@@ -17,14 +18,7 @@ export interface RunMeta {
   date: string;
   commandLine: string;
   options: Record<string, unknown>;
-  machine: {
-    nproc: number;
-    cpu: string;
-    memGiB: number;
-    kernel: string;
-    loadStart: number[];
-    loadEnd: number[];
-  };
+  machine: MachineInfo;
   versions: { node: string; restic: string; lifeboat: string };
   rssSource: string;
   data: { tree?: DataStats; stream?: DataStats; generateMs: number };

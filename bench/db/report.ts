@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { median } from '../report.js';
 import type { DedupFacts, DedupRun } from './dedup.js';
 import { DB_STEPS, type DbSample, type DbStepId } from './steps.js';
+import type { MachineInfo } from '../machine.js';
 
 export const RESULTS_DB_MARKER =
   '<!-- results: everything below this line is rewritten by `node dist/bench/db/run.js` -->';
@@ -25,14 +26,7 @@ export interface DbRunMeta {
   date: string;
   commandLine: string;
   options: Record<string, unknown>;
-  machine: {
-    nproc: number;
-    cpu: string;
-    memGiB: number;
-    kernel: string;
-    loadStart: number[];
-    loadEnd: number[];
-  };
+  machine: MachineInfo;
   versions: Record<string, string>;
   data: { scale: number; databaseBytes?: number; clusterBytes?: number; setupMs: number };
   durationMs: number;

@@ -5,7 +5,7 @@
  */
 import { LifeboatError } from '../core/errors.js';
 import type { Progress } from '../core/ports.js';
-import { prime } from '../core/concurrency.js';
+import { prime, type Primed } from '../core/concurrency.js';
 import type { BackupPart, RestoreOutcome } from '../engines/engine.js';
 import type { DatabaseSource, PlanService } from '../plan/plan.js';
 import { backupStreams, type BackupResult } from '../repository/backup.js';
@@ -46,25 +46,23 @@ export async function backupDatabase(
   const listed = await parts;
   // The first parts' dump tools start now: connecting, locking tables and reading the catalog
   // overlap the lock and the index load (each blocks on its pipe once it holds ~64 KiB).
-  const sources = listed.map((p, i) =>
-    i < PRIMED_PARTS ? prime(p.open(signal)) : { source: p.open(signal) },
-  );
+  const primed: Primed<Uint8Array>[] = [];
+  const streams = listed.map((p, i) => {
+    const source = p.open(signal);
+    if (i >= PRIMED_PARTS) return { name: p.name, source };
+    const early = prime(source);
+    primed.push(early);
+    return { name: p.name, source: early };
+  });
   try {
-    return await backupStreams(
-      repo,
-      listed.map((p, i) => {
-        const s = sources[i]!;
-        return { name: p.name, source: 'close' in s ? s : s.source };
-      }),
-      {
-        tags: serviceTags(service),
-        ...(options.progress ? { progress: options.progress } : {}),
-        ...(signal ? { signal } : {}),
-      },
-    );
+    return await backupStreams(repo, streams, {
+      tags: serviceTags(service),
+      ...(options.progress ? { progress: options.progress } : {}),
+      ...(signal ? { signal } : {}),
+    });
   } finally {
     // A part never read (the job failed before reaching it) must not leave its tool running.
-    await Promise.all(sources.flatMap((s) => ('close' in s ? [s.close()] : [])));
+    await Promise.all(primed.map((p) => p.close()));
   }
 }
 

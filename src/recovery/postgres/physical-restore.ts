@@ -131,26 +131,6 @@ export async function restorePitr(
       files.map((f) => f.as),
       req.osUser,
     );
-    let walBytes = 0;
-    let walError: unknown;
-    // Stopped once a recovery to a target has promoted: WAL past the target is not needed.
-    const walDone = new AbortController();
-    const fetching = fetchWalFiles(repo, files, spool, {
-      concurrency: 4,
-      known: status.catalog.snapshots,
-      ...(req.osUser ? { owner: req.osUser } : {}),
-      signal: signal ? AbortSignal.any([signal, walDone.signal]) : walDone.signal,
-    }).then(
-      (n) => {
-        walBytes = n;
-      },
-      async (e: unknown) => {
-        if (walDone.signal.aborted) return;
-        walError = e;
-        await walSpool.fail();
-      },
-    );
-
     const socketDir = req.socketDir ?? '/tmp';
     await writeRecoveryConfig(dataDir, {
       restoreCommand: walSpool.restoreCommand,
@@ -163,6 +143,28 @@ export async function restorePitr(
       socketDir,
     });
     const logFile = `${dataDir}.restore.log`;
+    let walBytes = 0;
+    let walFetched = 0;
+    let walError: unknown;
+    // Stopped once a recovery to a target has promoted: WAL past the target is not needed.
+    const walDone = new AbortController();
+    const fetching = fetchWalFiles(repo, files, spool, {
+      concurrency: 4,
+      known: status.catalog.snapshots,
+      ...(req.osUser ? { owner: req.osUser } : {}),
+      signal: signal ? AbortSignal.any([signal, walDone.signal]) : walDone.signal,
+      onFile: (_name, size) => {
+        walFetched++;
+        walBytes += size;
+      },
+    }).then(
+      () => undefined,
+      async (e: unknown) => {
+        if (walDone.signal.aborted) return;
+        walError = e;
+        await walSpool.fail();
+      },
+    );
     const t1 = Date.now();
     let server;
     let recovery;
@@ -200,7 +202,9 @@ export async function restorePitr(
       );
     }
     if (recovery === undefined || server === undefined) throw waitError;
-    step(`fetched ${String(files.length)} WAL files (${(walBytes / 2 ** 20).toFixed(0)} MiB)`);
+    step(
+      `fetched ${String(walFetched)} of ${String(files.length)} WAL files (${(walBytes / 2 ** 20).toFixed(0)} MiB)`,
+    );
     // Belt and braces for "latest": recovery must have read the newest segment we supplied,
     // or it stopped early and the copy silently lacks data.
     const newest = [...files].reverse().find((f) => /^[0-9A-F]{24}$/.test(f.as))?.as;

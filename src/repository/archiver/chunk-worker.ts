@@ -103,11 +103,11 @@ async function runJob(job: number, path: string): Promise<void> {
         after.size !== before.size ||
         after.size !== BigInt(size);
     }
-    await flushed();
+    await lastPost;
     port.postMessage({ t: 'done', job, size, changed } satisfies ToMain);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    await flushed().catch(() => undefined);
+    await lastPost.catch(() => undefined);
     port.postMessage({
       t: 'error',
       job,
@@ -125,8 +125,6 @@ async function runJob(job: number, path: string): Promise<void> {
  * chunks must reach the main thread in file order.
  */
 let lastPost: Promise<void> = Promise.resolve();
-/** True when lastPost has run: a chunk hashed here can then be posted at once. */
-let settled = true;
 
 /** Chunks at least this large are hashed on the thread pool; smaller ones right here. */
 const ASYNC_DIGEST = 256 * 1024;
@@ -140,28 +138,13 @@ const ASYNC_DIGEST = 256 * 1024;
 async function emit(job: number, chunk: Buffer): Promise<void> {
   const data = new ArrayBuffer(chunk.length);
   new Uint8Array(data).set(chunk);
-  const digest: Promise<ArrayBuffer> | string =
+  const id =
     chunk.length >= ASYNC_DIGEST
-      ? webcrypto.subtle.digest('SHA-256', data)
+      ? webcrypto.subtle.digest('SHA-256', data).then((d) => Buffer.from(d).toString('hex'))
       : createHash('sha256').update(chunk).digest('hex');
   unacked++;
-  const post = (id: string) => {
-    port.postMessage({ t: 'chunk', job, id, data } satisfies ToMain, [data]);
-  };
-  if (typeof digest === 'string' && settled) {
-    post(digest);
-  } else {
-    settled = false;
-    const mine = Promise.all([digest, lastPost]).then(([d]) => {
-      post(typeof d === 'string' ? d : Buffer.from(d).toString('hex'));
-      if (lastPost === mine) settled = true;
-    });
-    lastPost = mine;
-  }
+  lastPost = Promise.all([id, lastPost]).then(([hex]) => {
+    port.postMessage({ t: 'chunk', job, id: hex, data } satisfies ToMain, [data]);
+  });
   while (unacked >= MAX_UNACKED) await new Promise<void>((r) => (wake = r));
-}
-
-/** Resolves once every chunk emitted so far has been posted. */
-function flushed(): Promise<void> {
-  return lastPost;
 }

@@ -11,7 +11,7 @@
 import { LifeboatError } from '../../core/errors.js';
 import { WINDOW_SIZE, rabinTables } from './rabin-tables.js';
 import type { RabinTables } from './rabin-tables.js';
-import { BLOCK, DATA, SHIFT_OFFSET, instantiateCutFinder, type CutFinder } from './rabin-wasm.js';
+import { BLOCK, DATA, instantiateCutFinder, type CutFinder } from './rabin-wasm.js';
 
 export const MIN_CHUNK = 512 * 1024;
 export const MAX_CHUNK = 8 * 1024 * 1024;
@@ -27,11 +27,7 @@ let finderTables: RabinTables | undefined;
 function cutFinder(t: RabinTables): CutFinder {
   const f = (finder ??= instantiateCutFinder());
   if (finderTables !== t) {
-    for (let b = 0; b < 256; b++) {
-      f.words[b] = (BigInt(t.modHi[b]! >>> 0) << 32n) | BigInt(t.modLo[b]! >>> 0);
-      f.words[256 + b] = (BigInt(t.outHi[b]! >>> 0) << 32n) | BigInt(t.outLo[b]! >>> 0);
-    }
-    f.words[SHIFT_OFFSET / 8] = BigInt(t.hiShift + 32);
+    f.setTables(t);
     finderTables = t;
   }
   return f;

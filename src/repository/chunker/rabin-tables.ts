@@ -1,6 +1,6 @@
 /**
- * Lookup tables for the rolling Rabin fingerprint of restic's chunker, split into 32-bit
- * halves so the hot loop runs on small integers instead of BigInt.
+ * Lookup tables for the rolling Rabin fingerprint of restic's chunker, as the 64-bit words
+ * the WebAssembly search (rabin-wasm.ts) reads:
  *
  * - out[b] = (b · x^(8·63)) mod pol: the hash of b followed by 63 zero bytes. XOR-ing it
  *   removes byte b from the front of the 64-byte window.
@@ -12,28 +12,20 @@ import { degree, polyMod } from './polynomial.js';
 
 export const WINDOW_SIZE = 64;
 
-// The digest stays below x^deg, so with deg ≤ 53 it fits a double exactly and, shifted by 8,
-// in two 32-bit halves; the index of the top byte comes from the high half alone when deg ≥ 40.
-// restic only ever makes degree-53 polynomials (and newer restic rejects deg > 53).
+// restic only ever makes degree-53 polynomials (and newer restic rejects deg > 53); the digest,
+// below x^deg and shifted left by 8, must fit 64 bits.
 const MIN_DEGREE = 40;
 const MAX_DEGREE = 53;
 
 export interface RabinTables {
   readonly pol: bigint;
-  /** deg − 8 − 32: shift of the high half that yields the top byte. */
-  readonly hiShift: number;
-  readonly outLo: Int32Array;
-  readonly outHi: Int32Array;
-  readonly modLo: Int32Array;
-  readonly modHi: Int32Array;
+  /** deg − 8: digest >> shift is the byte about to cross x^deg. */
+  readonly shift: number;
+  readonly out: BigUint64Array;
+  readonly mod: BigUint64Array;
 }
 
 const cache = new Map<bigint, RabinTables>();
-
-function split(v: bigint, i: number, lo: Int32Array, hi: Int32Array): void {
-  lo[i] = Number(BigInt.asIntN(32, v));
-  hi[i] = Number(BigInt.asIntN(32, v >> 32n));
-}
 
 function build(pol: bigint): RabinTables {
   const deg = degree(pol);
@@ -43,10 +35,6 @@ function build(pol: bigint): RabinTables {
       `chunker polynomial ${pol.toString(16)} has degree ${deg}; supported are ${MIN_DEGREE}–${MAX_DEGREE}`,
     );
   }
-  const outLo = new Int32Array(256);
-  const outHi = new Int32Array(256);
-  const modLo = new Int32Array(256);
-  const modHi = new Int32Array(256);
   // Both tables are linear in b over GF(2): each entry is the XOR of the entries of its set
   // bits, so 16 polynomial reductions fill them instead of 512 (~15 ms less per process).
   const windowShift = BigInt(8 * (WINDOW_SIZE - 1));
@@ -57,18 +45,14 @@ function build(pol: bigint): RabinTables {
     outBits.push(polyMod(1n << (windowShift + BigInt(i)), pol));
     modBits.push(polyMod(top, pol) | top);
   }
-  const out: bigint[] = [0n];
-  const mod: bigint[] = [0n];
+  const out = new BigUint64Array(256);
+  const mod = new BigUint64Array(256);
   for (let b = 1; b < 256; b++) {
     const low = 31 - Math.clz32(b & -b);
-    out.push(out[b & (b - 1)]! ^ outBits[low]!);
-    mod.push(mod[b & (b - 1)]! ^ modBits[low]!);
+    out[b] = out[b & (b - 1)]! ^ outBits[low]!;
+    mod[b] = mod[b & (b - 1)]! ^ modBits[low]!;
   }
-  for (let b = 0; b < 256; b++) {
-    split(out[b]!, b, outLo, outHi);
-    split(mod[b]!, b, modLo, modHi);
-  }
-  return { pol, hiShift: deg - 8 - 32, outLo, outHi, modLo, modHi };
+  return { pol, shift: deg - 8, out, mod };
 }
 
 /** Tables for pol, computed once per polynomial (a repository uses a single one). */

@@ -19,7 +19,7 @@
  * find(n) returns the first k in [0, n) whose 64 bytes ending at block[k] (reaching back
  * into the 64 bytes before the block) have a fingerprint with the low 20 bits zero, else n.
  */
-export const SHIFT_OFFSET = 4096;
+const SHIFT_OFFSET = 4096;
 export const DATA = 8192;
 export const BLOCK = 1024 * 1024;
 const OUT = 2048;
@@ -231,19 +231,29 @@ let compiled: WebAssembly.Module | undefined;
 export interface CutFinder {
   /** First cut position in block[0, n), else n. */
   find(n: number): number;
-  /** The instance's memory (fixed size). */
+  /** Writes a polynomial's tables (rabin-tables.ts) into the instance. */
+  setTables(t: {
+    readonly mod: BigUint64Array;
+    readonly out: BigUint64Array;
+    readonly shift: number;
+  }): void;
+  /** The instance's memory (fixed size): the block and the 64 bytes before it go at DATA. */
   bytes: Uint8Array;
-  words: BigUint64Array;
 }
 
-/** A fresh instance with its own memory; tables and shift are for the caller to write. */
+/** A fresh instance with its own memory; setTables before the first find. */
 export function instantiateCutFinder(): CutFinder {
   compiled ??= new WebAssembly.Module(moduleBytes());
   const inst = new WebAssembly.Instance(compiled, {});
   const memory = inst.exports['memory'] as WebAssembly.Memory;
+  const words = new BigUint64Array(memory.buffer, 0, DATA / 8);
   return {
     find: inst.exports['find'] as (n: number) => number,
+    setTables(t) {
+      words.set(t.mod, MOD / 8);
+      words.set(t.out, OUT / 8);
+      words[SHIFT_OFFSET / 8] = BigInt(t.shift);
+    },
     bytes: new Uint8Array(memory.buffer),
-    words: new BigUint64Array(memory.buffer, 0, DATA / 8),
   };
 }

@@ -150,19 +150,11 @@ class Restorer {
         try {
           await this.writer.write(path, data, node, this.owner);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-            throw new LifeboatError('TARGET_NOT_EMPTY', `${path} already exists`, { cause: err });
-          }
-          throw err;
+          throw inTheWay(path, err);
         }
         this.stats.bytes += size;
         this.stats.files++;
-        this.progress.update({
-          phase: 'restore',
-          filesDone: this.stats.files,
-          bytesDone: this.stats.bytes,
-          current: path,
-        });
+        this.reportProgress(path);
       });
     }
   }
@@ -191,14 +183,12 @@ class Restorer {
     // Without --overwrite the target was empty when the restore began; every leaf is then
     // created exclusively (O_EXCL, symlink, mkfifo), so an entry that appeared meanwhile
     // fails with EEXIST instead of needing an lstat round trip per entry.
-    if (this.options.overwrite) await this.clear(path);
+    // With it, whatever is at path goes first (rm removes a symlink, never what it points to).
+    if (this.options.overwrite) await rm(path, { recursive: true, force: true });
     try {
       await this.createLeaf(path, node);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new LifeboatError('TARGET_NOT_EMPTY', `${path} already exists`, { cause: err });
-      }
-      throw err;
+      throw inTheWay(path, err);
     }
   }
 
@@ -249,10 +239,7 @@ class Restorer {
 
   private async writeFile(path: string, node: TreeNode): Promise<void> {
     const fh = await open(path, 'wx', 0o600).catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new LifeboatError('TARGET_NOT_EMPTY', `${path} already exists`, { cause: err });
-      }
-      throw err;
+      throw inTheWay(path, err);
     });
     try {
       for await (const buf of prefetchBlobs(
@@ -263,18 +250,22 @@ class Restorer {
       )) {
         await fh.write(buf);
         this.stats.bytes += buf.length;
-        this.progress.update({
-          phase: 'restore',
-          filesDone: this.stats.files,
-          bytesDone: this.stats.bytes,
-          current: path,
-        });
+        this.reportProgress(path);
       }
     } finally {
       await fh.close();
     }
     await applyMetadata(path, node, { owner: this.owner });
     this.stats.files++;
+  }
+
+  private reportProgress(path: string): void {
+    this.progress.update({
+      phase: 'restore',
+      filesDone: this.stats.files,
+      bytesDone: this.stats.bytes,
+      current: path,
+    });
   }
 
   private async makeDir(path: string): Promise<void> {
@@ -293,20 +284,20 @@ class Restorer {
     await mkdir(path, { mode: 0o700 });
   }
 
-  /** Removes whatever is at path when overwriting (never following a symlink). */
-  private async clear(path: string): Promise<void> {
-    const st = await lstat(path).catch(() => undefined);
-    if (!st) return;
-    if (!this.options.overwrite) {
-      throw new LifeboatError('TARGET_NOT_EMPTY', `${path} already exists`);
-    }
-    await rm(path, { recursive: true, force: true });
-  }
-
   private warn(path: string, message: string): void {
     this.stats.warnings.push({ path, message });
     this.progress.warn(path, message);
   }
+}
+
+/**
+ * Leaves are created exclusively, so EEXIST means something stood at `path` that this restore
+ * did not put there: the target was not empty after all.
+ */
+function inTheWay(path: string, err: unknown): unknown {
+  return (err as NodeJS.ErrnoException).code === 'EEXIST'
+    ? new LifeboatError('TARGET_NOT_EMPTY', `${path} already exists`, { cause: err })
+    : err;
 }
 
 async function prepareTarget(target: string, overwrite: boolean): Promise<void> {
