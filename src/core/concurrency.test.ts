@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
-import { prime } from './concurrency.js';
+import { prime, Semaphore } from './concurrency.js';
 
 function tracked(items: number[], failAt?: number) {
   const log: string[] = [];
@@ -56,4 +56,37 @@ test('breaking out of the loop ends the source', async () => {
   const p = prime(source);
   for await (const v of p) if (v === 1) break;
   assert.deepEqual(log, ['start', 'end']);
+});
+
+test('Semaphore serves thousands of waiters in order and counts slots right', async () => {
+  const sem = new Semaphore(2);
+  const order: number[] = [];
+  let running = 0;
+  let peak = 0;
+  await Promise.all(
+    Array.from({ length: 5000 }, async (_, i) => {
+      await sem.acquire();
+      running++;
+      peak = Math.max(peak, running);
+      order.push(i);
+      if (i % 7 === 0) await tick();
+      running--;
+      sem.release();
+    }),
+  );
+  assert.equal(peak, 2);
+  assert.deepEqual(
+    order,
+    Array.from({ length: 5000 }, (_, i) => i),
+  );
+  // All slots are free again: two acquire at once, the third waits.
+  await sem.acquire();
+  await sem.acquire();
+  let third = false;
+  void sem.acquire().then(() => (third = true));
+  await tick();
+  assert.equal(third, false);
+  sem.release();
+  await tick();
+  assert.equal(third, true);
 });

@@ -22,9 +22,14 @@ export async function mapLimit<T>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
-/** A counting semaphore: acquire() resolves when a slot is free. */
+/**
+ * A counting semaphore: acquire() resolves when a slot is free. Waiters are served in order
+ * from a queue read by index (Array.shift() is linear in the queue's length, and an archiver
+ * may queue every entry of a large directory).
+ */
 export class Semaphore {
   private waiting: (() => void)[] = [];
+  private head = 0;
   private free: number;
 
   constructor(slots: number) {
@@ -40,9 +45,19 @@ export class Semaphore {
   }
 
   release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
+    if (this.head === this.waiting.length) {
+      this.free++;
+      return;
+    }
+    const next = this.waiting[this.head++]!;
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    next();
   }
 }
 

@@ -13,6 +13,7 @@ import type { ArchiveWarning } from './archiver/counters.js';
 import { ArchiveCounters } from './archiver/counters.js';
 import { InFlight } from './archiver/in-flight.js';
 import { ChunkPool } from './archiver/chunk-pool.js';
+import { KnownFilter } from './archiver/known-filter.js';
 import { saveHashedChunks, saveStream } from './archiver/save-stream.js';
 import { saveTree } from './archiver/save-tree.js';
 import { lockRepository } from './lock.js';
@@ -191,14 +192,23 @@ async function withBackupJob(
   try {
     await repo.loadIndex(options.signal);
     const host = options.hostname ?? hostname();
-    const writer = new BlobWriter(repo, options.signal ? { signal: options.signal } : {});
+    // Built when the first chunk worker starts (database dumps chunked here never need it).
+    let known: KnownFilter | undefined;
+    const writer = new BlobWriter(repo, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onPending: (id) => known?.add(id),
+    });
     // Plaintext bytes handed to the blob writer and not yet packed (bench/: peak RSS vs restic).
     const inflight = new InFlight(IN_FLIGHT_BYTES);
     // Only a tree backup has a parent; streams are read whole anyway, so skip the listing.
     const parent = options.force
       ? undefined
       : findParent(await loadAllSnapshots(repo, () => undefined), host, paths, options.parent);
-    const pool = new ChunkPool(repo.config.chunkerPolynomial, CHUNK_WORKERS);
+    const pool = new ChunkPool(repo.config.chunkerPolynomial, CHUNK_WORKERS, {
+      key: repo.key,
+      compression: repo.compression,
+      known: () => (known ??= knownFilterOf(repo, writer)),
+    });
     let done;
     try {
       done = await work(writer, inflight, parent, pool);
@@ -238,6 +248,15 @@ async function withBackupJob(
   } finally {
     await lock.release();
   }
+}
+
+/** Every data blob the repository has or this backup is storing, for the chunk workers. */
+function knownFilterOf(repo: Repository, writer: BlobWriter): KnownFilter {
+  // Room for the index and as many new blobs again.
+  const filter = KnownFilter.create(2 * repo.index.size + 100_000);
+  for (const id of repo.index.ids('data')) filter.add(id);
+  for (const id of writer.pendingIds('data')) filter.add(id);
+  return filter;
 }
 
 function findParent(

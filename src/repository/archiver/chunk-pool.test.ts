@@ -5,7 +5,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Chunker } from '../chunker/chunker.js';
+import { MasterKey } from '../crypto/master-key.js';
+import { zstdDecompressSync } from '../zstd.js';
 import { ChunkPool, type HashedChunk } from './chunk-pool.js';
+import { KnownFilter } from './known-filter.js';
 
 const POL = 0x3cee2d223ad491n;
 
@@ -35,6 +38,7 @@ function expectedChunks(data: Buffer): string[] {
 async function collect(it: AsyncIterable<HashedChunk>): Promise<string[]> {
   const ids: string[] = [];
   for await (const c of it) {
+    assert.equal(c.sealed, false);
     assert.equal(createHash('sha256').update(c.data).digest('hex'), c.id);
     ids.push(c.id);
   }
@@ -63,6 +67,87 @@ test('workers start on demand: none before a job, one per concurrent job, at mos
     const all = await Promise.all(files.map((f) => collect(pool.chunkFile(f.path))));
     assert.equal(pool.started, 2);
     files.forEach((f, i) => assert.deepEqual(all[i], expectedChunks(f.data)));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('with the key, workers seal small new chunks and leave large or known ones as plaintext', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lifeboat-pool-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const text = Buffer.from('{"id": 1, "name": "small file"}\n'.repeat(600));
+  const random = pseudoRandom(20_000, 7);
+  const known = Buffer.from('this one the repository has already\n'.repeat(10));
+  const large = pseudoRandom(10 * 1024 * 1024, 8);
+  const paths = await Promise.all(
+    Object.entries({ text, random, known, large, empty: Buffer.alloc(0) }).map(
+      async ([name, data]) => {
+        const path = join(dir, name);
+        await writeFile(path, data);
+        return path;
+      },
+    ),
+  );
+  const key = MasterKey.generate();
+  const filter = KnownFilter.create(10);
+  filter.add(createHash('sha256').update(known).digest('hex'));
+  const pool = new ChunkPool(POL, 2, { key, compression: 'auto', known: () => filter });
+  const chunksOf = async (path: string) => {
+    const out: HashedChunk[] = [];
+    const outcome: { changed?: boolean } = {};
+    const gen = pool.chunkFile(path, outcome);
+    let r = await gen.next();
+    while (!r.done) {
+      out.push(r.value);
+      r = await gen.next();
+    }
+    assert.equal(outcome.changed, false);
+    return { chunks: out, size: r.value };
+  };
+  try {
+    const [t1, r1, k1, l1, e1] = await Promise.all(paths.map(chunksOf));
+    // Compressible and new: compressed, then encrypted with the repository key.
+    const c = t1!.chunks[0]!;
+    assert.equal(t1!.chunks.length, 1);
+    assert.equal(t1!.size, text.length);
+    assert.ok(c.sealed && c.uncompressed === text.length && c.length === text.length);
+    assert.deepEqual(zstdDecompressSync(key.decrypt(c.data), c.uncompressed), text);
+    // Incompressible and new: encrypted as is.
+    const r = r1!.chunks[0]!;
+    assert.ok(r.sealed && r.uncompressed === undefined);
+    assert.deepEqual(key.decrypt(r.data), random);
+    // Maybe known: plaintext, for the main thread to deduplicate.
+    assert.equal(k1!.chunks[0]!.sealed, false);
+    assert.deepEqual(k1!.chunks[0]!.data, known);
+    // Large chunks stay plaintext (compressed on the thread pool), in file order.
+    assert.ok(l1!.chunks.length >= 2);
+    assert.ok(l1!.chunks.every((x) => !x.sealed));
+    assert.deepEqual(Buffer.concat(l1!.chunks.map((x) => x.data)), large);
+    assert.equal(l1!.size, large.length);
+    assert.deepEqual(e1, { chunks: [], size: 0 });
+  } finally {
+    await pool.close();
+  }
+});
+
+test('many small files at once: every result reaches its own job, in order', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lifeboat-pool-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const files = await Promise.all(
+    Array.from({ length: 300 }, async (_, i) => {
+      const data = pseudoRandom(100 + i * 37, 100 + i);
+      const path = join(dir, `s${String(i)}`);
+      await writeFile(path, data);
+      return { path, data };
+    }),
+  );
+  const pool = new ChunkPool(POL, 2);
+  try {
+    const got = await Promise.all(files.map((f) => collect(pool.chunkFile(f.path))));
+    files.forEach((f, i) => assert.deepEqual(got[i], expectedChunks(f.data)));
+    // A missing file fails its own job only.
+    await assert.rejects(collect(pool.chunkFile(join(dir, 'missing'))), { code: 'ENOENT' });
+    assert.deepEqual(await collect(pool.chunkFile(files[0]!.path)), expectedChunks(files[0]!.data));
   } finally {
     await pool.close();
   }

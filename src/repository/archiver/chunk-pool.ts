@@ -1,14 +1,32 @@
 /**
  * A pool of chunk workers. chunkFile() returns the chunks of one file, in order, each with
- * its SHA-256 id, produced on another thread. Jobs go to the worker with the fewest queued.
+ * its SHA-256 id, produced on another thread; small new chunks come already sealed
+ * (compressed and encrypted, see chunk-worker.ts) when the pool was given the key. Jobs go to
+ * the worker with the fewest queued.
  */
 import { Worker } from 'node:worker_threads';
 import { formatPolynomial } from '../chunker/polynomial.js';
-import type { ToMain, ToWorker } from './chunk-protocol.js';
+import type { MasterKey } from '../crypto/master-key.js';
+import type { CompressionMode } from '../zstd.js';
+import type { ChunkWorkerData, JobMessage, ToMain, ToWorker } from './chunk-protocol.js';
+import type { KnownFilter } from './known-filter.js';
 
 export interface HashedChunk {
   id: string;
+  /** Plaintext length. */
+  length: number;
+  /** The plaintext, or, when `sealed`, the blob as a pack stores it. */
   data: Buffer;
+  sealed: boolean;
+  /** For a sealed blob: its plaintext length if compressed, else undefined. */
+  uncompressed: number | undefined;
+}
+
+/** Lets the workers seal small new chunks; `known` is called once, when the first one starts. */
+export interface PoolSealing {
+  key: MasterKey;
+  compression: CompressionMode;
+  known: () => KnownFilter;
 }
 
 /** An error from reading the file, with the errno code as Node reports it. */
@@ -23,7 +41,7 @@ export class ChunkReadError extends Error {
 }
 
 interface JobState {
-  items: (ToMain & { t: 'chunk' | 'done' | 'error' })[];
+  items: JobMessage[];
   notify: (() => void) | undefined;
   worker: PoolWorker;
 }
@@ -31,6 +49,8 @@ interface JobState {
 interface PoolWorker {
   worker: Worker;
   queued: number;
+  /** Jobs not yet posted: they go out together once this turn of the event loop ends. */
+  outbox: { job: number; path: string }[];
 }
 
 export class ChunkPool {
@@ -38,7 +58,7 @@ export class ChunkPool {
   private readonly jobs = new Map<number, JobState>();
   private nextJob = 1;
   private fatal: Error | undefined;
-  private readonly workerData: { polynomial: string };
+  private workerData: ChunkWorkerData | undefined;
 
   /**
    * Workers start on demand: the first job starts one, and another starts only while every
@@ -46,11 +66,10 @@ export class ChunkPool {
    * thread) thus pays for one worker or none: each costs start-up CPU and ~20 MiB resident.
    */
   constructor(
-    polynomial: bigint,
+    private readonly polynomial: bigint,
     private readonly size: number,
-  ) {
-    this.workerData = { polynomial: formatPolynomial(polynomial) };
-  }
+    private readonly sealing?: PoolSealing,
+  ) {}
 
   /** Workers started so far. */
   get started(): number {
@@ -65,6 +84,11 @@ export class ChunkPool {
   }
 
   private spawn(): PoolWorker {
+    const s = this.sealing;
+    this.workerData ??= {
+      polynomial: formatPolynomial(this.polynomial),
+      seal: s && { key: s.key.toJSON(), compression: s.compression, known: s.known().buffer },
+    };
     const pw: PoolWorker = {
       worker: new Worker(new URL('./chunk-worker.js', import.meta.url), {
         workerData: this.workerData,
@@ -73,6 +97,7 @@ export class ChunkPool {
         resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
       }),
       queued: 0,
+      outbox: [],
     };
     pw.worker.on('message', (m: ToMain) => this.onMessage(m));
     pw.worker.on('error', (err) => this.onFatal(err));
@@ -94,7 +119,12 @@ export class ChunkPool {
     const state: JobState = { items: [], notify: undefined, worker: pw };
     this.jobs.set(job, state);
     pw.queued++;
-    pw.worker.postMessage({ t: 'job', job, path } satisfies ToWorker);
+    if (pw.outbox.push({ job, path }) === 1) {
+      setImmediate(() => {
+        pw.worker.postMessage({ t: 'jobs', jobs: pw.outbox } satisfies ToWorker);
+        pw.outbox = [];
+      });
+    }
     try {
       while (true) {
         while (state.items.length === 0) {
@@ -110,15 +140,25 @@ export class ChunkPool {
           return m.size;
         }
         if (m.t === 'error') throw new ChunkReadError(m.message, m.code, m.syscall);
-        pw.worker.postMessage({ t: 'ack', n: 1 } satisfies ToWorker);
-        yield { id: m.id, data: Buffer.from(m.data) };
+        if (!m.end) pw.worker.postMessage({ t: 'ack', n: 1 } satisfies ToWorker);
+        yield {
+          id: m.id,
+          length: m.length,
+          data: Buffer.from(m.data),
+          sealed: m.sealed,
+          uncompressed: m.uncompressed,
+        };
+        if (m.end) {
+          outcome.changed = m.end.changed;
+          return m.end.size;
+        }
       }
     } finally {
       pw.queued--;
       if (this.jobs.get(job) === state) {
         // The consumer stopped early (error, abort): ack what is buffered and whatever the
         // worker still sends for this job, so it finishes the job instead of waiting forever.
-        const unread = state.items.filter((i) => i.t === 'chunk').length;
+        const unread = state.items.filter((i) => i.t === 'chunk' && !i.end).length;
         if (unread > 0) pw.worker.postMessage({ t: 'ack', n: unread } satisfies ToWorker);
         this.jobs.delete(job);
         this.abandoned.set(job, pw);
@@ -129,15 +169,24 @@ export class ChunkPool {
   private readonly abandoned = new Map<number, PoolWorker>();
 
   private onMessage(m: ToMain): void {
+    if (m.t === 'fatal') {
+      this.onFatal(new Error(m.message));
+      return;
+    }
+    for (const item of m.items) this.onItem(item);
+  }
+
+  private onItem(m: JobMessage): void {
+    const ends = m.t !== 'chunk' || m.end !== undefined;
     const state = this.jobs.get(m.job);
     if (!state) {
       const pw = this.abandoned.get(m.job);
-      if (pw && m.t === 'chunk') pw.worker.postMessage({ t: 'ack', n: 1 } satisfies ToWorker);
+      if (pw && !ends) pw.worker.postMessage({ t: 'ack', n: 1 } satisfies ToWorker);
       else if (pw) this.abandoned.delete(m.job);
       return;
     }
     state.items.push(m);
-    if (m.t !== 'chunk') this.jobs.delete(m.job);
+    if (ends) this.jobs.delete(m.job);
     const n = state.notify;
     state.notify = undefined;
     n?.();

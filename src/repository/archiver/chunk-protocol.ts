@@ -1,7 +1,52 @@
 /** Messages between the archiver and its chunk workers (see chunk-worker.ts). */
-export type ToWorker = { t: 'job'; job: number; path: string } | { t: 'ack'; n: number };
+import type { MasterKeyJSON } from '../crypto/master-key.js';
+import type { CompressionMode } from '../zstd.js';
+
+/**
+ * Both directions batch: a message costs tens of microseconds of CPU on each side here (a
+ * thread wake-up), as much as reading and sealing a small file, so jobs go out and results
+ * come back several to a message.
+ */
+export type ToWorker =
+  { t: 'jobs'; jobs: { job: number; path: string }[] } | { t: 'ack'; n: number };
+
+/** The file's outcome, carried by its last chunk (or by a 'done' message if it has none). */
+export interface JobEnd {
+  size: number;
+  changed: boolean;
+}
+
+export type JobMessage =
+  | {
+      t: 'chunk';
+      job: number;
+      id: string;
+      /** Plaintext length of the chunk. */
+      length: number;
+      /** The plaintext, or, when `sealed`, the compressed and encrypted blob (seal.ts). */
+      data: ArrayBuffer;
+      sealed: boolean;
+      uncompressed: number | undefined;
+      /** Set on the file's last chunk; such a chunk is not acknowledged. */
+      end: JobEnd | undefined;
+    }
+  | ({ t: 'done'; job: number } & JobEnd)
+  | { t: 'error'; job: number; code: string; syscall: string; message: string };
 
 export type ToMain =
-  | { t: 'chunk'; job: number; id: string; data: ArrayBuffer }
-  | { t: 'done'; job: number; size: number; changed: boolean }
-  | { t: 'error'; job: number; code: string; syscall: string; message: string };
+  | { t: 'batch'; items: JobMessage[] }
+  /** The worker cannot go on (not a problem with one file). */
+  | { t: 'fatal'; message: string };
+
+/** What a worker needs to seal small new chunks itself. */
+export interface SealSetup {
+  key: MasterKeyJSON;
+  compression: CompressionMode;
+  /** KnownFilter's shared bits. */
+  known: SharedArrayBuffer;
+}
+
+export interface ChunkWorkerData {
+  polynomial: string;
+  seal: SealSetup | undefined;
+}

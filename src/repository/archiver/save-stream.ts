@@ -6,6 +6,7 @@
 import { chunkStream } from '../chunker/chunker.js';
 import { sha256Hex } from '../ids.js';
 import type { BlobWriter } from '../pack/blob-writer.js';
+import type { HashedChunk } from './chunk-pool.js';
 import type { InFlight } from './in-flight.js';
 
 export interface SavedContent {
@@ -38,21 +39,28 @@ async function saveChunk(writer: BlobWriter, inflight: InFlight, chunk: Buffer) 
   return id;
 }
 
-/** Stores chunks that were cut and hashed elsewhere (a chunk worker). */
+/** Stores chunks that were cut and hashed (and maybe sealed) elsewhere: a chunk worker. */
 export async function saveHashedChunks(
   writer: BlobWriter,
   inflight: InFlight,
-  chunks: AsyncIterable<{ id: string; data: Buffer }>,
+  chunks: AsyncIterable<HashedChunk>,
   onBytes: (n: number) => void,
 ): Promise<SavedContent> {
   const content: string[] = [];
   let size = 0;
-  for await (const { id, data } of chunks) {
-    size += data.length;
-    if (!writer.has('data', id))
-      await inflight.start(() => writer.save('data', data, id), data.length);
-    content.push(id);
-    onBytes(data.length);
+  for await (const c of chunks) {
+    size += c.length;
+    if (!writer.has('data', c.id)) {
+      await inflight.start(
+        () =>
+          c.sealed
+            ? writer.saveSealed('data', c.id, c.length, c.data, c.uncompressed)
+            : writer.save('data', c.data, c.id),
+        c.data.length,
+      );
+    }
+    content.push(c.id);
+    onBytes(c.length);
   }
   return { content, size };
 }

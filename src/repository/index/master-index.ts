@@ -26,6 +26,11 @@ export class MasterIndex {
     return (type === 'data' ? this.data : this.tree).get(id);
   }
 
+  /** Ids of every indexed blob of one type. */
+  ids(type: BlobType): IterableIterator<string> {
+    return (type === 'data' ? this.data : this.tree).keys();
+  }
+
   /** Every pack that any index mentions. */
   packIds(): IterableIterator<string> {
     return this.packBlobs.keys();

@@ -1,7 +1,8 @@
 /**
  * Writes blobs into packs. Deduplicates against the index and against blobs written in this
- * session, compresses on the thread pool, encrypts, fills packs of ~16 MiB, uploads them with
- * bounded concurrency and writes index files for uploaded packs only.
+ * session, compresses (large blobs on the thread pool, small ones here: see zstd.ts), encrypts,
+ * fills packs of ~16 MiB, uploads them with bounded concurrency and writes index files for
+ * uploaded packs only. Blobs a chunk worker already sealed come in through saveSealed().
  *
  * Crash safety (restic design: packs, then index, then snapshot): an index entry is written
  * only after its pack is durable, and callers write the snapshot only after flush().
@@ -14,6 +15,7 @@ import { encodeIndex, type IndexPack } from '../index/index-file.js';
 import type { Repository } from '../repository.js';
 import { zstdCompress } from '../zstd.js';
 import { PackBuilder } from './pack-builder.js';
+import { compressionFor, sealBlob } from './seal.js';
 
 export interface BlobWriterOptions {
   /** Target pack size in bytes (restic: 16 MiB default, 4–128 MiB allowed). */
@@ -23,6 +25,8 @@ export interface BlobWriterOptions {
   /** Write an index file after this many packs (restic writes one every ~50k blobs). */
   packsPerIndex?: number;
   signal?: AbortSignal;
+  /** Told about every data blob this writer takes on (see archiver/known-filter.ts). */
+  onPending?: (id: string) => void;
 }
 
 export interface BlobWriterStats {
@@ -36,8 +40,8 @@ export interface BlobWriterStats {
   indexesWritten: number;
 }
 
-/** Blobs shorter than this are not worth compressing on the thread pool round trip. */
-const MIN_COMPRESS = 128;
+/** Blobs up to this size are compressed on this thread: cheaper than a thread-pool round trip. */
+const SYNC_SEAL = 32 * 1024;
 
 export class BlobWriter {
   readonly stats: BlobWriterStats = {
@@ -72,6 +76,11 @@ export class BlobWriter {
     return this.repo.index.has(type, id) || this.pending.has(type + id);
   }
 
+  /** Ids of the blobs of one type taken on in this session and not yet indexed or stored. */
+  *pendingIds(type: BlobType): Generator<string> {
+    for (const key of this.pending) if (key.startsWith(type)) yield key.slice(type.length);
+  }
+
   /**
    * Stores a blob unless it is already known. Returns its id and whether it was new.
    * `data` must not be modified by the caller until the promise resolves.
@@ -84,11 +93,15 @@ export class BlobWriter {
     this.throwIfFailed();
     const id = knownId ?? sha256Hex(data);
     if (this.has(type, id)) return { id, added: false };
-    this.pending.add(type + id);
+    this.markPending(type, id);
+    const mode = this.repo.compression;
+    if (data.length <= SYNC_SEAL) {
+      const { sealed, uncompressed } = sealBlob(this.repo.key, type, data, mode);
+      return this.addSealed(type, id, data.length, sealed, uncompressed);
+    }
     let payload: Buffer = data;
     let uncompressed: number | undefined;
-    const mode = this.repo.compression;
-    if (mode !== 'off' && data.length >= MIN_COMPRESS) {
+    if (mode !== 'off' && compressionFor(type, data.length, mode) !== 'no') {
       await this.compressions.acquire();
       try {
         const packed = await zstdCompress(data, mode);
@@ -100,16 +113,43 @@ export class BlobWriter {
       } finally {
         this.compressions.release();
       }
-    } else if (mode !== 'off' && type === 'tree') {
-      // restic design: in v2 tree blobs are always compressed.
-      payload = await zstdCompress(data, mode);
-      uncompressed = data.length;
     }
-    const sealed = this.repo.key.encrypt(payload);
+    return this.addSealed(type, id, data.length, this.repo.key.encrypt(payload), uncompressed);
+  }
+
+  /**
+   * Stores a blob that was compressed and encrypted elsewhere (seal.ts) unless it is already
+   * known; `length` is its plaintext length.
+   */
+  async saveSealed(
+    type: BlobType,
+    id: string,
+    length: number,
+    sealed: Buffer,
+    uncompressed: number | undefined,
+  ): Promise<{ id: string; added: boolean }> {
+    this.throwIfFailed();
+    if (this.has(type, id)) return { id, added: false };
+    this.markPending(type, id);
+    return this.addSealed(type, id, length, sealed, uncompressed);
+  }
+
+  private markPending(type: BlobType, id: string): void {
+    this.pending.add(type + id);
+    if (type === 'data') this.options.onPending?.(id);
+  }
+
+  private async addSealed(
+    type: BlobType,
+    id: string,
+    length: number,
+    sealed: Buffer,
+    uncompressed: number | undefined,
+  ): Promise<{ id: string; added: boolean }> {
     const builder = this.builders[type];
     builder.add(id, sealed, uncompressed);
     this.stats.blobsAdded++;
-    this.stats.bytesAdded += data.length;
+    this.stats.bytesAdded += length;
     if (builder.size >= this.packSize) await this.finishPack(type);
     return { id, added: true };
   }
