@@ -128,7 +128,7 @@ export class Archiver {
   private async saveVirtual(path: string, v: VirtualDir, parentTree?: string): Promise<string> {
     if (v.target !== undefined) {
       const st = await lstat(path);
-      return this.saveDirContents(path, parentTree, st.dev);
+      return (await this.startDir(path, parentTree, st.dev)).done;
     }
     const parentNodes = await this.parentNodes(parentTree);
     const nodes: TreeNode[] = [];
@@ -138,7 +138,7 @@ export class Archiver {
       const prev = parentNodes?.get(name);
       if (child.target !== undefined && child.children.size === 0) {
         const st = await lstat(childPath);
-        const node = await this.saveEntry(childPath, name, prev, st.dev, true);
+        const node = await (await this.startEntry(childPath, name, prev, st.dev, true, false)).done;
         if (node) nodes.push(node);
         continue;
       }
@@ -149,7 +149,18 @@ export class Archiver {
     return saveTree(this.writer, this.inflight, nodes);
   }
 
-  private async saveDirContents(dir: string, parentTree: string | undefined, dev: number) {
+  /**
+   * Starts every entry of a directory, in name order, descending into subdirectories as it
+   * meets them; resolves once all are started, with `done` for the directory's tree id. Files
+   * thus reach the chunk workers in the order of the walk, so their blobs lie in the packs in
+   * that order too, which is the order a restore reads them in (restorer/load-batch.ts reads
+   * neighbouring blobs with one read). At most entrySlots entries are started and unfinished.
+   */
+  private async startDir(
+    dir: string,
+    parentTree: string | undefined,
+    dev: number,
+  ): Promise<{ done: Promise<string> }> {
     const parentNodes = await this.parentNodes(parentTree);
     let names: string[];
     try {
@@ -158,72 +169,83 @@ export class Archiver {
       this.warn(dir, `cannot read directory: ${describe(cause)}`);
       names = [];
     }
-    // Entries are handled concurrently (file reads are bounded by fileSlots), so files of
-    // this directory and of its subdirectories are read by all chunk workers at once.
     const pending: Promise<TreeNode | undefined>[] = [];
-    for (const name of names) {
-      this.options.signal?.throwIfAborted();
-      const path = join(dir, name);
-      if (this.excludes.matches(path)) continue;
-      await this.entrySlots.acquire();
-      pending.push(this.saveEntry(path, name, parentNodes?.get(name), dev, false, true));
+    try {
+      for (const name of names) {
+        this.options.signal?.throwIfAborted();
+        const path = join(dir, name);
+        if (this.excludes.matches(path)) continue;
+        await this.entrySlots.acquire();
+        const entry = await this.startEntry(path, name, parentNodes?.get(name), dev, false, true);
+        // Awaited below; until then a failure must not count as unhandled.
+        entry.done.catch(() => undefined);
+        pending.push(entry.done);
+      }
+    } catch (err) {
+      await Promise.allSettled(pending);
+      throw err;
     }
-    const nodes = (await Promise.all(pending)).filter((n): n is TreeNode => n !== undefined);
-    this.counters.dirs++;
-    return saveTree(this.writer, this.inflight, nodes);
+    const done = Promise.all(pending).then((all) => {
+      this.counters.dirs++;
+      const nodes = all.filter((n): n is TreeNode => n !== undefined);
+      return saveTree(this.writer, this.inflight, nodes);
+    });
+    return { done };
   }
 
-  /** Returns the node for one entry, or undefined when it was skipped (with a warning). */
-  private async saveEntry(
+  /**
+   * Stats one entry and starts saving it; `done` gives its node, or undefined when it was
+   * skipped (with a warning). A directory is started whole before this resolves. The entry
+   * slot (if `holdsSlot`) is given back when a file or other leaf is done, and as soon as a
+   * directory is stat'ed, before its own entries take slots.
+   */
+  private async startEntry(
     path: string,
     name: string,
     prev: TreeNode | undefined,
     rootDev: number,
     isTarget: boolean,
-    holdsSlot = false,
-  ): Promise<TreeNode | undefined> {
+    holdsSlot: boolean,
+  ): Promise<{ done: Promise<TreeNode | undefined> }> {
     let slot = holdsSlot;
     const releaseSlot = () => {
       if (slot) this.entrySlots.release();
       slot = false;
     };
-    try {
-      return await this.saveEntryHoldingSlot(path, name, prev, rootDev, isTarget, releaseSlot);
-    } finally {
+    const finished = (node: TreeNode | undefined) => {
       releaseSlot();
-    }
-  }
-
-  private async saveEntryHoldingSlot(
-    path: string,
-    name: string,
-    prev: TreeNode | undefined,
-    rootDev: number,
-    isTarget: boolean,
-    releaseSlot: () => void,
-  ): Promise<TreeNode | undefined> {
+      return { done: Promise.resolve(node) };
+    };
     let node: TreeNode;
     await this.statSlots.acquire();
     try {
       node = await nodeFromPath(path, name);
     } catch (cause) {
       this.warn(path, `cannot stat: ${describe(cause)}`);
-      return undefined;
+      return finished(undefined);
     } finally {
       this.statSlots.release();
     }
     // restic records st_dev as device_id; --one-file-system compares it with the target's.
-    if (!isTarget && this.options.oneFileSystem && node.device_id !== rootDev) return undefined;
+    if (!isTarget && this.options.oneFileSystem && node.device_id !== rootDev) {
+      return finished(undefined);
+    }
     switch (node.type) {
       case 'socket':
         // restic 0.14 leaves sockets out of snapshots; so do we, to build identical trees.
-        return undefined;
-      case 'dir':
+        return finished(undefined);
+      case 'dir': {
         releaseSlot();
-        node.subtree = await this.saveDirContents(path, prev?.subtree, rootDev);
-        return node;
+        const sub = await this.startDir(path, prev?.subtree, rootDev);
+        return {
+          done: sub.done.then((id) => {
+            node.subtree = id;
+            return node;
+          }),
+        };
+      }
       case 'file':
-        return this.saveFile(path, node, prev);
+        return { done: this.saveFile(path, node, prev).finally(releaseSlot) };
       case 'symlink':
       case 'dev':
       case 'chardev':
@@ -231,7 +253,7 @@ export class Archiver {
       case 'irregular':
         // Recorded, never read (restic does the same for devices and FIFOs).
         this.counters.others++;
-        return node;
+        return finished(node);
     }
   }
 
