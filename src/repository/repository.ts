@@ -6,7 +6,6 @@ import { isLifeboatError, LifeboatError } from '../core/errors.js';
 import type { Backend, FileType } from '../storage/backend.js';
 import { isNotFound } from '../storage/backend.js';
 import type { BlobLocation, BlobType } from './blob.js';
-import { plaintextLength } from './blob.js';
 import type { RepoConfig } from './config.js';
 import type { MasterKey } from './crypto/master-key.js';
 import { sha256Hex } from './ids.js';
@@ -14,11 +13,8 @@ import { decodeIndex } from './index/index-file.js';
 import { MasterIndex } from './index/master-index.js';
 import { decodeUnpacked, encodeUnpacked } from './unpacked.js';
 import type { CompressionMode } from './zstd.js';
-import { zstdDecompress } from './zstd.js';
-import { MAX_CHUNK } from './chunker/chunker.js';
+import { openBlob } from './open-blob.js';
 
-/** A directory of ~300,000 entries; larger tree blobs are treated as damage. */
-const MAX_TREE_BLOB = 64 * 1024 * 1024;
 import { mapLimit } from '../core/concurrency.js';
 
 export type UnpackedType = Extract<FileType, 'index' | 'snapshot' | 'lock'>;
@@ -145,25 +141,6 @@ export class Repository {
 
   /** Decrypts, decompresses and verifies an encrypted blob read from its pack. */
   async openBlob(loc: BlobLocation, raw: Uint8Array): Promise<Buffer> {
-    const where = `${loc.type} blob ${loc.id} in pack ${loc.packId}`;
-    const details = { packId: loc.packId, blobId: loc.id };
-    let plain: Buffer;
-    try {
-      plain = this.key.decrypt(raw);
-    } catch (cause) {
-      throw new LifeboatError('INTEGRITY', `${where}: ciphertext verification failed`, {
-        cause,
-        details,
-      });
-    }
-    if (loc.uncompressedLength !== undefined) {
-      // Data blobs come from the chunker (at most 8 MiB); trees are JSON of one directory.
-      const limit = loc.type === 'data' ? MAX_CHUNK : MAX_TREE_BLOB;
-      plain = await zstdDecompress(plain, loc.uncompressedLength, where, limit);
-    }
-    if (plain.length !== plaintextLength(loc) || sha256Hex(plain) !== loc.id) {
-      throw new LifeboatError('INTEGRITY', `${where}: content does not match its id`, { details });
-    }
-    return plain;
+    return openBlob(this.key, loc, raw);
   }
 }

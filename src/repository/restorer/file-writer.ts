@@ -1,54 +1,112 @@
 /**
- * Hands small restored files to a writing thread (write-worker.ts) and resolves when each is
- * on disk with its metadata. The thread starts with the first file, so restores without small
- * files never pay for it. Errors come back as they would from the calls themselves: an errno
- * error (EEXIST when something is in the way) or the LifeboatError IO of a metadata step.
+ * Hands batches of small restored files to writing threads (write-worker.ts), which open their
+ * blobs and write them; each file's promise resolves with its size once it is on disk with its
+ * metadata. Threads start on demand, up to `threads`: a restore without small files never pays
+ * for one. Errors come back as they would from the calls themselves: an errno error (EEXIST
+ * when something is in the way), or a LifeboatError (INTEGRITY for a damaged blob, IO for a
+ * metadata step).
  */
 import { Worker } from 'node:worker_threads';
 import { LifeboatError } from '../../core/errors.js';
-import type { FileMeta, WriteJob, WriteResult } from './write-protocol.js';
+import type { BlobLocation } from '../blob.js';
+import type { MasterKey } from '../crypto/master-key.js';
+import type { FileMeta, WriteBatch, WriteFile, WriteResult, WriterData } from './write-protocol.js';
+
+export interface SmallFile {
+  path: string;
+  meta: FileMeta;
+  owner: boolean;
+  /** The file's one blob, at `at` in the batch's raw bytes; absent for an empty file. */
+  blob?: { loc: BlobLocation; at: number };
+}
+
+interface WriterThread {
+  worker: Worker;
+  batches: number;
+}
+
+interface Pending {
+  resolve: (size: number) => void;
+  reject: (e: Error) => void;
+}
 
 export class FileWriter {
-  private worker: Worker | undefined;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly threads: WriterThread[] = [];
+  private readonly pending = new Map<number, Pending>();
   private nextJob = 1;
   private fatal: Error | undefined;
 
-  /** Writes `data` (detached: it must not be used afterwards) as a new file at `path`. */
-  write(path: string, data: Buffer, meta: FileMeta, owner: boolean): Promise<void> {
-    if (this.fatal) return Promise.reject(this.fatal);
-    const worker = (this.worker ??= this.start());
-    const job = this.nextJob++;
-    // Transfer needs a whole ArrayBuffer of its own; a slice of a shared one is copied.
-    const own =
-      data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
-        ? (data.buffer as ArrayBuffer)
-        : new Uint8Array(data).buffer;
-    const m: WriteJob = {
-      t: 'write',
-      job,
-      path,
-      data: own,
-      meta: { mode: meta.mode, uid: meta.uid, gid: meta.gid, atime: meta.atime, mtime: meta.mtime },
-      owner,
-    };
-    return new Promise<void>((resolve, reject) => {
-      this.pending.set(job, { resolve, reject });
-      worker.postMessage(m, [own]);
-    });
+  constructor(
+    private readonly key: MasterKey,
+    private readonly maxThreads = 2,
+  ) {}
+
+  /** Threads started so far. */
+  get started(): number {
+    return this.threads.length;
   }
 
-  private start(): Worker {
+  /**
+   * Writes the files of one batch; `raw` (detached: it must not be used afterwards) holds the
+   * encrypted blobs. One promise per file, in order, each with the bytes written.
+   */
+  writeBatch(raw: Buffer | undefined, files: readonly SmallFile[]): Promise<number>[] {
+    if (this.fatal) {
+      const err = this.fatal;
+      return files.map(() => Promise.reject(err));
+    }
+    const thread = this.pick();
+    // Transfer needs a whole ArrayBuffer of its own; a slice of a shared one is copied.
+    const own =
+      raw === undefined
+        ? undefined
+        : raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength
+          ? (raw.buffer as ArrayBuffer)
+          : new Uint8Array(raw).buffer;
+    const jobs: WriteFile[] = [];
+    const promises = files.map((f) => {
+      const job = this.nextJob++;
+      const m = f.meta;
+      jobs.push({
+        job,
+        path: f.path,
+        meta: { mode: m.mode, uid: m.uid, gid: m.gid, atime: m.atime, mtime: m.mtime },
+        owner: f.owner,
+        ...(f.blob ? { blob: f.blob } : {}),
+      });
+      return new Promise<number>((resolve, reject) => this.pending.set(job, { resolve, reject }));
+    });
+    thread.batches++;
+    const batch: WriteBatch = { raw: own, files: jobs };
+    thread.worker.postMessage(batch, own ? [own] : []);
+    return promises;
+  }
+
+  private pick(): WriterThread {
+    const idle = this.threads.find((t) => t.batches === 0);
+    if (idle) return idle;
+    if (this.threads.length < this.maxThreads) return this.start();
+    return this.threads.reduce((a, b) => (b.batches < a.batches ? b : a));
+  }
+
+  private start(): WriterThread {
+    const workerData: WriterData = { key: this.key.toJSON() };
     const w = new Worker(new URL('./write-worker.js', import.meta.url), {
+      workerData,
       resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
     });
-    w.on('message', (r: WriteResult) => this.onResult(r));
+    const thread: WriterThread = { worker: w, batches: 0 };
+    w.on('message', (results: WriteResult[]) => {
+      thread.batches--;
+      for (const r of results) this.onResult(r);
+    });
     w.on('error', (err) => this.fail(err));
     w.on('exit', (code) => {
       if (this.pending.size > 0)
         this.fail(new Error(`file writer exited with code ${String(code)}`));
     });
-    return w;
+    this.threads.push(thread);
+    return thread;
   }
 
   private onResult(r: WriteResult): void {
@@ -56,7 +114,7 @@ export class FileWriter {
     if (!p) return;
     this.pending.delete(r.job);
     if (r.t === 'done') {
-      p.resolve();
+      p.resolve(r.size);
     } else if (r.lifeboat) {
       p.reject(
         new LifeboatError(r.lifeboat.code, r.lifeboat.message, { details: r.lifeboat.details }),
@@ -73,8 +131,7 @@ export class FileWriter {
   }
 
   async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = undefined;
-    await w?.terminate();
+    const threads = this.threads.splice(0);
+    await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 }

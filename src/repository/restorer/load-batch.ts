@@ -1,5 +1,5 @@
 /**
- * Loads the blobs of many small files with few reads. Files backed up one after the other lie
+ * Plans the reads for the blobs of many small files. Files backed up one after the other lie
  * next to each other in a pack, so neighbouring blobs of one pack are read as one range (a
  * gap of up to GAP bytes is read and dropped) and split afterwards: a thread-pool round trip
  * per blob cost a many-small-files restore more than the reads themselves (bench/).
@@ -12,27 +12,36 @@ const GAP = 64 * 1024;
 /** Largest range read at once. */
 const MAX_RANGE = 4 * 1024 * 1024;
 
-/**
- * One promise per id, in order: the verified plaintext (an empty buffer for `undefined`, a
- * file without content). Each promise fails on its own (a missing or damaged blob); none is
- * left unhandled while the caller has not reached it yet.
- */
-export function loadBlobBatch(
-  repo: Repository,
-  ids: readonly (string | undefined)[],
-  signal?: AbortSignal,
-): Promise<Buffer>[] {
-  const out: Promise<Buffer>[] = new Array<Promise<Buffer>>(ids.length);
-  const wanted: { at: number; loc: BlobLocation }[] = [];
+export interface RangeMember {
+  /** Position of the blob's id in the request. */
+  at: number;
+  loc: BlobLocation;
+}
+
+/** One read: bytes [start, start + length) of the pack that holds `first`. */
+export interface PackRange {
+  first: BlobLocation;
+  start: number;
+  length: number;
+  members: RangeMember[];
+}
+
+export interface RangePlan {
+  ranges: PackRange[];
+  /** Ids the index does not know (NOT_FOUND), by position. */
+  unknown: { at: number; error: Error }[];
+}
+
+/** Groups the located ids (undefined entries are skipped) into as few range reads as fit. */
+export function planRanges(repo: Repository, ids: readonly (string | undefined)[]): RangePlan {
+  const unknown: RangePlan['unknown'] = [];
+  const wanted: RangeMember[] = [];
   ids.forEach((id, at) => {
-    if (id === undefined) {
-      out[at] = Promise.resolve(Buffer.alloc(0));
-      return;
-    }
+    if (id === undefined) return;
     try {
       wanted.push({ at, loc: repo.locate('data', id) });
     } catch (err) {
-      out[at] = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      unknown.push({ at, error: err instanceof Error ? err : new Error(String(err)) });
     }
   });
   wanted.sort((a, b) =>
@@ -42,21 +51,19 @@ export function loadBlobBatch(
         ? -1
         : 1,
   );
-  let run: typeof wanted = [];
+  const ranges: PackRange[] = [];
+  let run: RangeMember[] = [];
   const flush = () => {
     if (run.length === 0) return;
     const first = run[0]!.loc;
     const last = run[run.length - 1]!.loc;
-    const start = first.offset;
-    const end = last.offset + last.length;
-    const members = run;
+    ranges.push({
+      first,
+      start: first.offset,
+      length: last.offset + last.length - first.offset,
+      members: run,
+    });
     run = [];
-    const raw = repo.loadPackRange(first, start, end - start, signal);
-    for (const { at, loc } of members) {
-      out[at] = raw.then((r) =>
-        repo.openBlob(loc, r.subarray(loc.offset - start, loc.offset - start + loc.length)),
-      );
-    }
   };
   for (const w of wanted) {
     const prev = run[run.length - 1]?.loc;
@@ -73,6 +80,5 @@ export function loadBlobBatch(
     run.push(w);
   }
   flush();
-  for (const p of out) p.catch(() => undefined);
-  return out;
+  return { ranges, unknown };
 }

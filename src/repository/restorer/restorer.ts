@@ -16,11 +16,12 @@ import { silentProgress } from '../../core/ports.js';
 import { InFlight } from '../archiver/in-flight.js';
 import { applyMetadata } from '../fs/apply-metadata.js';
 import { safeJoin } from '../fs/safe-path.js';
+import type { BlobLocation } from '../blob.js';
 import type { Repository } from '../repository.js';
 import type { TreeNode } from '../tree/node.js';
 import { decodeTree } from '../tree/tree-json.js';
 import { FileWriter } from './file-writer.js';
-import { loadBlobBatch } from './load-batch.js';
+import { planRanges } from './load-batch.js';
 import { prefetchBlobs } from './prefetch.js';
 import { compileIncludes, type IncludeMatcher } from './include.js';
 
@@ -72,7 +73,9 @@ class Restorer {
   private readonly include: IncludeMatcher;
   private readonly progress: Progress;
   private readonly owner = process.getuid?.() === 0;
-  private readonly writer = new FileWriter();
+  private readonly writer: FileWriter;
+  /** Range reads of small files' blobs being read or written, by bytes read. */
+  private readonly ranges = new InFlight(16 * 1024 * 1024);
   /** Small files (one blob or none) waiting to be loaded together (load-batch.ts). */
   private small: { path: string; node: TreeNode }[] = [];
   private smallBytes = 0;
@@ -83,6 +86,7 @@ class Restorer {
   ) {
     this.include = compileIncludes(options.include ?? []);
     this.progress = options.progress ?? silentProgress;
+    this.writer = new FileWriter(repo.key);
   }
 
   async restoreDir(treeId: string, parts: string[], snapPath: string): Promise<void> {
@@ -129,44 +133,78 @@ class Restorer {
   }
 
   /**
-   * Loads the queued small files' blobs with as few reads as possible and hands each file to
-   * the writing thread as its blob arrives.
+   * Reads the queued small files' blobs with as few range reads as possible and hands each
+   * range, with its files, to a writing thread, which opens the blobs and writes the files.
    */
   private async flushSmall(): Promise<void> {
     const batch = this.small;
     if (batch.length === 0) return;
     this.small = [];
     this.smallBytes = 0;
-    const { signal } = this.options;
-    const loads = loadBlobBatch(
+    const { ranges, unknown } = planRanges(
       this.repo,
       batch.map((f) => f.node.content?.[0]),
-      signal,
     );
-    for (const [i, { path, node }] of batch.entries()) {
-      await this.files.start(async () => {
-        const data = await loads[i]!;
-        const size = data.length; // the buffer is detached once handed over
-        try {
-          await this.writer.write(path, data, node, this.owner);
-        } catch (err) {
-          throw inTheWay(path, err);
-        }
-        this.stats.bytes += size;
-        this.stats.files++;
-        this.reportProgress(path);
-      });
+    if (unknown.length > 0) throw unknown[0]!.error;
+    const empty = batch.filter((f) => (f.node.content ?? []).length === 0);
+    if (empty.length > 0) {
+      await this.ranges.start(() => this.writeSmall(undefined, empty, []));
     }
+    for (const range of ranges) {
+      await this.ranges.start(async () => {
+        const raw = await this.repo.loadPackRange(
+          range.first,
+          range.start,
+          range.length,
+          this.options.signal,
+        );
+        const files = range.members.map((m) => batch[m.at]!);
+        const blobs = range.members.map((m) => ({ loc: m.loc, at: m.loc.offset - range.start }));
+        await this.writeSmall(raw, files, blobs);
+      }, range.length);
+    }
+  }
+
+  private async writeSmall(
+    raw: Buffer | undefined,
+    files: readonly { path: string; node: TreeNode }[],
+    blobs: readonly { loc: BlobLocation; at: number }[],
+  ): Promise<void> {
+    const written = this.writer.writeBatch(
+      raw,
+      files.map(({ path, node }, i) => ({
+        path,
+        meta: node,
+        owner: this.owner,
+        ...(blobs[i] ? { blob: blobs[i] } : {}),
+      })),
+    );
+    await Promise.all(
+      written.map((p, i) =>
+        p.then(
+          (size) => {
+            this.stats.bytes += size;
+            this.stats.files++;
+            this.reportProgress(files[i]!.path);
+          },
+          (err: unknown) => {
+            throw inTheWay(files[i]!.path, err);
+          },
+        ),
+      ),
+    );
   }
 
   /** Stops the writing thread; after an error, waits for the files still being written. */
   async close(): Promise<void> {
+    await this.ranges.drain().catch(() => undefined);
     await this.files.drain().catch(() => undefined);
     await this.writer.close();
   }
 
   async finish(): Promise<void> {
     await this.flushSmall();
+    await this.ranges.drain();
     await this.files.drain();
     for (const { path, node } of this.dirMeta.reverse()) {
       // chmod and utimes follow symlinks: apply only onto the directory this restore made.
@@ -200,6 +238,7 @@ class Restorer {
         const first = key ? this.hardlinks.get(key) : undefined;
         if (first) {
           await this.flushSmall();
+          await this.ranges.drain();
           await this.files.drain();
           await link(first, path);
           this.stats.files++;

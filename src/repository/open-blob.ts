@@ -1,0 +1,70 @@
+/**
+ * Turns an encrypted blob read from its pack back into its plaintext, checking everything the
+ * index says about it (restic design: the MAC, then the id is the SHA-256 of the plaintext).
+ * The synchronous form lets a worker thread open blobs; both forms fail with the same
+ * INTEGRITY messages, which name the blob and its pack.
+ */
+import { LifeboatError } from '../core/errors.js';
+import { plaintextLength, type BlobLocation } from './blob.js';
+import { MAX_CHUNK } from './chunker/chunker.js';
+import type { MasterKey } from './crypto/master-key.js';
+import { sha256Hex } from './ids.js';
+import { zstdDecompress, zstdDecompressSync } from './zstd.js';
+
+/** A directory of ~300,000 entries; larger tree blobs are treated as damage. */
+const MAX_TREE_BLOB = 64 * 1024 * 1024;
+
+/** Compressed blobs up to this size are decompressed on the calling thread (see zstd.ts). */
+const SYNC_DECOMPRESS = 256 * 1024;
+
+function where(loc: BlobLocation): string {
+  return `${loc.type} blob ${loc.id} in pack ${loc.packId}`;
+}
+
+function decrypt(key: MasterKey, loc: BlobLocation, raw: Uint8Array): Buffer {
+  try {
+    return key.decrypt(raw);
+  } catch (cause) {
+    throw new LifeboatError('INTEGRITY', `${where(loc)}: ciphertext verification failed`, {
+      cause,
+      details: { packId: loc.packId, blobId: loc.id },
+    });
+  }
+}
+
+/** Data blobs come from the chunker (at most 8 MiB); trees are JSON of one directory. */
+function limitOf(loc: BlobLocation): number {
+  return loc.type === 'data' ? MAX_CHUNK : MAX_TREE_BLOB;
+}
+
+function verified(loc: BlobLocation, plain: Buffer): Buffer {
+  if (plain.length !== plaintextLength(loc) || sha256Hex(plain) !== loc.id) {
+    throw new LifeboatError('INTEGRITY', `${where(loc)}: content does not match its id`, {
+      details: { packId: loc.packId, blobId: loc.id },
+    });
+  }
+  return plain;
+}
+
+export async function openBlob(
+  key: MasterKey,
+  loc: BlobLocation,
+  raw: Uint8Array,
+): Promise<Buffer> {
+  const plain = decrypt(key, loc, raw);
+  const n = loc.uncompressedLength;
+  if (n === undefined) return verified(loc, plain);
+  return verified(
+    loc,
+    n <= SYNC_DECOMPRESS
+      ? zstdDecompressSync(plain, n, where(loc), limitOf(loc))
+      : await zstdDecompress(plain, n, where(loc), limitOf(loc)),
+  );
+}
+
+export function openBlobSync(key: MasterKey, loc: BlobLocation, raw: Uint8Array): Buffer {
+  const plain = decrypt(key, loc, raw);
+  const n = loc.uncompressedLength;
+  if (n === undefined) return verified(loc, plain);
+  return verified(loc, zstdDecompressSync(plain, n, where(loc), limitOf(loc)));
+}
