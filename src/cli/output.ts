@@ -62,10 +62,13 @@ export class Output {
   }
 
   /** A Progress port: a status line on a TTY, NDJSON status records at most twice a second. */
+  /** Progress for long work: NDJSON status records or a TTY line; nothing under --quiet. */
   progress(): Progress {
+    const shown = !this.quiet && (this.json || this.err.isTTY === true);
     return {
-      update: (s) => this.drawProgress(s),
+      update: shown ? (s) => this.drawProgress(s) : () => undefined,
       warn: (item, message) => this.warn(item, message),
+      shown,
     };
   }
 
@@ -86,7 +89,6 @@ export class Output {
       this.record('status', { ...s, secondsElapsed: elapsed, bytesPerSecond: Math.round(rate) });
       return;
     }
-    if (this.quiet || !this.err.isTTY) return;
     let line = `[${formatDuration(elapsed)}] ${s.phase}: ${s.filesDone}`;
     if (s.filesTotal !== undefined) line += `/${s.filesTotal}`;
     line += ` files, ${formatBytes(s.bytesDone)}`;

@@ -35,9 +35,15 @@ export interface ProgressState {
 export interface Progress {
   update(state: ProgressState): void;
   warn(item: string, message: string): void;
+  /**
+   * False when nothing shows progress, so work done only for it (a backup's walk that counts
+   * the files and bytes ahead) can be skipped. Absent means true.
+   */
+  readonly shown?: boolean;
 }
 
 export const silentProgress: Progress = {
   update: () => undefined,
   warn: () => undefined,
+  shown: false,
 };

@@ -81,7 +81,9 @@ export async function restoreDatabase(
 ): Promise<DatabaseRestoreResult> {
   const started = Date.now();
   const { signal } = options;
-  await repo.loadIndex(signal);
+  // The index loads while the snapshot is found and the target server inspected.
+  const indexLoaded = repo.loadIndex(signal);
+  indexLoaded.catch(() => undefined);
   const snap = await findSnapshot(repo, snapshotRef, { tags: serviceTags(service).slice(0, 2) });
   if (!snap.tags?.includes(`service=${service.name}`)) {
     throw new LifeboatError(
@@ -92,14 +94,32 @@ export async function restoreDatabase(
   const target = restoreTargetFor(service.source, sourcePassword, spec);
   // The tree sorts names; the snapshot's paths keep the order the engine produced them in.
   const names = snap.paths.map((p) => p.slice(1));
-  const outcome = await target.restore(
-    names,
-    (name, sig) =>
-      (async function* () {
-        const file = await openSnapshotFile(repo, snap, `/${name}`, sig ?? signal);
-        yield* file.content;
-      })(),
-    signal,
+  const open = (name: string, sig: AbortSignal | undefined) =>
+    (async function* () {
+      await indexLoaded;
+      const file = await openSnapshotFile(repo, snap, `/${name}`, sig);
+      yield* file.content;
+    })();
+  // The first parts (the globals, the first database) start reading from the repository
+  // now, while the target is inspected and prepared: trees and first blobs are ready when
+  // psql and pg_restore ask for them.
+  const primed = new Map<string, Primed<Uint8Array>>(
+    names.slice(0, PRIMED_PARTS).map((name) => [name, prime(open(name, signal))]),
   );
+  let outcome: RestoreOutcome;
+  try {
+    outcome = await target.restore(
+      names,
+      (name, sig) => {
+        const early = primed.get(name);
+        primed.delete(name);
+        return early ?? open(name, sig ?? signal);
+      },
+      signal,
+    );
+  } finally {
+    await Promise.all([...primed.values()].map((p) => p.close()));
+  }
+  await indexLoaded;
   return { ...outcome, snapshotId: snap.id, durationMs: Date.now() - started };
 }

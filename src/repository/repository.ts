@@ -54,7 +54,7 @@ export class Repository {
   }
 
   async saveUnpacked(type: UnpackedType, json: unknown, signal?: AbortSignal): Promise<string> {
-    const data = await encodeUnpacked(this.key, json, this.config.version);
+    const data = encodeUnpacked(this.key, json, this.config.version);
     const id = sha256Hex(data);
     await this.backend.save({ type, name: id }, data, signal ? { signal } : {});
     return id;
@@ -72,8 +72,28 @@ export class Repository {
   readonly indexErrors: { id: string; message: string }[] = [];
 
   /** Loads every index file into the master index (once). */
-  async loadIndex(signal?: AbortSignal): Promise<void> {
-    if (this.indexLoaded) return;
+  /**
+   * Loads every index file once; callers that ask while it is loading share that load, so a
+   * command can start it early and go on with work that does not need it.
+   */
+  loadIndex(signal?: AbortSignal): Promise<void> {
+    if (this.indexLoaded) return Promise.resolve();
+    if (!this.indexLoading) {
+      const loading = this.readIndexFiles(signal).then(() => {
+        this.indexLoaded = true;
+      });
+      this.indexLoading = loading;
+      // A failed load may be retried by a later call.
+      loading.catch(() => {
+        if (this.indexLoading === loading) this.indexLoading = undefined;
+      });
+    }
+    return this.indexLoading;
+  }
+
+  private indexLoading: Promise<void> | undefined;
+
+  private async readIndexFiles(signal?: AbortSignal): Promise<void> {
     const ids: string[] = [];
     for await (const id of this.list('index', signal)) ids.push(id);
     await mapLimit(ids, 4, async (id) => {
@@ -87,7 +107,6 @@ export class Repository {
       }
       for (const p of packs) this.index.addPack(p.id, p.blobs);
     });
-    this.indexLoaded = true;
   }
 
   /** Loads, verifies and decompresses one blob; the result is checked against its id. */

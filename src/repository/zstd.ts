@@ -23,7 +23,14 @@ interface ZstdBinding {
   decompress(data: Buffer): Promise<Buffer>;
 }
 // The package's index.js (1.2.x) drops the level argument; its native binding honours it.
-const binding = createRequire(import.meta.url)('@mongodb-js/zstd/bindings.js') as ZstdBinding;
+// Loaded on first use: worker threads and commands that only handle small blobs never need
+// it, and loading it costs ~40 ms (it asks the process report which libc it runs on).
+let binding: ZstdBinding | undefined;
+function pooled(): ZstdBinding {
+  return (binding ??= createRequire(import.meta.url)(
+    '@mongodb-js/zstd/bindings.js',
+  ) as ZstdBinding);
+}
 
 const LEVELS: Record<Exclude<CompressionMode, 'off'>, number> = { auto: 3, max: 19 };
 
@@ -31,7 +38,7 @@ const LEVELS: Record<Exclude<CompressionMode, 'off'>, number> = { auto: 3, max: 
 export const MAX_DECODED = 256 * 1024 * 1024;
 
 export async function zstdCompress(data: Uint8Array, mode: Exclude<CompressionMode, 'off'>) {
-  return binding.compress(toBuffer(data), LEVELS[mode]);
+  return pooled().compress(toBuffer(data), LEVELS[mode]);
 }
 
 /** This thread's compression contexts, one per level, made on first use. */
@@ -65,7 +72,7 @@ export async function zstdDecompress(
   const input = boundedInput(data, expected, what, limit);
   let out: Buffer;
   try {
-    out = await binding.decompress(input);
+    out = await pooled().decompress(input);
   } catch (cause) {
     throw corrupt(what, 'zstd data is corrupt', cause);
   }

@@ -85,6 +85,10 @@ export async function restorePitr(
       `data directory ${JSON.stringify(dataDir)}: use letters, digits and _ . / @ + - only`,
     );
   }
+  // The index loads while the target is checked and the snapshots are read (the catalog of
+  // base backups and WAL needs only the snapshots).
+  const indexLoaded = repo.loadIndex(signal);
+  indexLoaded.catch(() => undefined);
   const running = await isRunning(dataDir);
   if (running !== null) {
     throw new LifeboatError(
@@ -99,8 +103,8 @@ export async function restorePitr(
     );
   }
 
-  await repo.loadIndex(signal);
   const status = await loadWalStatus(repo, service, signal);
+  await indexLoaded;
   const chosen = chooseBase(status.bases, req);
   const { window } = chosen;
   checkReach(chosen, req.target);

@@ -39,6 +39,7 @@ export async function loadWalStatus(
   const histories = new Map<number, readonly TimelineSwitch[]>();
   for (const [name, entry] of catalog.files) {
     if (!isHistoryFileName(name)) continue;
+    await repo.loadIndex(signal);
     const snap = catalog.snapshots.find((s) => s.id === entry.snapshotId)!;
     const file = await openSnapshotFile(repo, snap, `/${name}`, signal);
     const chunks: Buffer[] = [];

@@ -104,19 +104,21 @@ export class Archiver {
       dir.target = t;
     }
     const stopScan = new AbortController();
-    void scanTotals(
-      targets,
-      this.excludes,
-      this.options.oneFileSystem ?? false,
-      stopScan.signal,
-    ).then(
-      (t) => {
-        if (!t) return;
-        this.counters.filesTotal = t.files;
-        this.counters.bytesTotal = t.bytes;
-      },
-      () => undefined,
-    );
+    // Totals are only for progress; without it the second walk would be wasted lstat calls.
+    if (this.progress.shown !== false)
+      void scanTotals(
+        targets,
+        this.excludes,
+        this.options.oneFileSystem ?? false,
+        stopScan.signal,
+      ).then(
+        (t) => {
+          if (!t) return;
+          this.counters.filesTotal = t.files;
+          this.counters.bytesTotal = t.bytes;
+        },
+        () => undefined,
+      );
     try {
       const tree = await this.saveVirtual('/', root, this.options.parentTree);
       return { tree, paths: targets };
@@ -162,6 +164,11 @@ export class Archiver {
     dev: number,
   ): Promise<{ done: Promise<string> }> {
     const parentNodes = await this.parentNodes(parentTree);
+    // The walk descends one directory at a time; the parent snapshot's trees of this
+    // directory's subdirectories load meanwhile, instead of one after the other.
+    for (const n of parentNodes?.values() ?? []) {
+      if (n.type === 'dir' && n.subtree) this.prefetchTree(n.subtree);
+    }
     let names: string[];
     try {
       names = sortNames(await readdir(dir));
@@ -304,8 +311,26 @@ export class Archiver {
     return node;
   }
 
-  private async parentNodes(treeId?: string): Promise<Map<string, TreeNode> | undefined> {
-    if (!treeId || !this.repo.index.has('tree', treeId)) return undefined;
+  /** Parent trees being loaded ahead of the walk (see startDir), by tree id. */
+  private readonly treeLoads = new Map<string, Promise<Map<string, TreeNode> | undefined>>();
+
+  private prefetchTree(treeId: string): void {
+    if (this.treeLoads.size >= 64 || this.treeLoads.has(treeId)) return;
+    this.treeLoads.set(treeId, this.loadParentNodes(treeId));
+  }
+
+  private parentNodes(treeId?: string): Promise<Map<string, TreeNode> | undefined> {
+    if (!treeId) return Promise.resolve(undefined);
+    const early = this.treeLoads.get(treeId);
+    if (early) {
+      this.treeLoads.delete(treeId);
+      return early;
+    }
+    return this.loadParentNodes(treeId);
+  }
+
+  private async loadParentNodes(treeId: string): Promise<Map<string, TreeNode> | undefined> {
+    if (!this.repo.index.has('tree', treeId)) return undefined;
     try {
       const nodes = decodeTree(await this.repo.loadBlob('tree', treeId), treeId);
       return new Map(nodes.map((n) => [n.name, n]));

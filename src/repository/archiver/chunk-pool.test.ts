@@ -45,7 +45,7 @@ async function collect(it: AsyncIterable<HashedChunk>): Promise<string[]> {
   return ids;
 }
 
-test('workers start on demand: none before a job, one per concurrent job, at most size', async (t) => {
+test('workers start on demand: none before a job, another once a backlog builds, at most size', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'lifeboat-pool-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const files = await Promise.all(
@@ -63,10 +63,15 @@ test('workers start on demand: none before a job, one per concurrent job, at mos
     assert.deepEqual(await collect(pool.chunkFile(files[0]!.path)), expectedChunks(files[0]!.data));
     assert.deepEqual(await collect(pool.chunkFile(files[1]!.path)), expectedChunks(files[1]!.data));
     assert.equal(pool.started, 1);
-    // Three at once: a second worker starts, never a third.
+    // Three at once: still one worker, the backlog is short.
     const all = await Promise.all(files.map((f) => collect(pool.chunkFile(f.path))));
-    assert.equal(pool.started, 2);
+    assert.equal(pool.started, 1);
     files.forEach((f, i) => assert.deepEqual(all[i], expectedChunks(f.data)));
+    // Nine at once: a second worker starts, never a third.
+    const many = [...files, ...files, ...files];
+    const got = await Promise.all(many.map((f) => collect(pool.chunkFile(f.path))));
+    assert.equal(pool.started, 2);
+    many.forEach((f, i) => assert.deepEqual(got[i], expectedChunks(f.data)));
   } finally {
     await pool.close();
   }

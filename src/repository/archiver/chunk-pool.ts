@@ -53,6 +53,9 @@ interface PoolWorker {
   outbox: { job: number; path: string }[];
 }
 
+/** Jobs queued on every running worker before another one starts. */
+const SPAWN_BACKLOG = 4;
+
 export class ChunkPool {
   private readonly workers: PoolWorker[] = [];
   private readonly jobs = new Map<number, JobState>();
@@ -62,7 +65,7 @@ export class ChunkPool {
 
   /**
    * Workers start on demand: the first job starts one, and another starts only while every
-   * running worker has a job queued. A stream backup (one file, or streams chunked on this
+   * running worker has SPAWN_BACKLOG jobs queued. A stream backup (one file, or streams chunked on this
    * thread) thus pays for one worker or none: each costs start-up CPU and ~20 MiB resident.
    */
   constructor(
@@ -79,8 +82,12 @@ export class ChunkPool {
   private pickWorker(): PoolWorker {
     const idle = this.workers.find((w) => w.queued === 0);
     if (idle) return idle;
-    if (this.workers.length < this.size) return this.spawn();
-    return this.workers.reduce((a, b) => (b.queued < a.queued ? b : a));
+    if (this.workers.length === 0) return this.spawn();
+    const least = this.workers.reduce((a, b) => (b.queued < a.queued ? b : a));
+    // A worker costs ~130 ms of CPU to start (modules, native bindings): a re-backup that
+    // reads a file here and there would pay more for a second one than it gains.
+    if (this.workers.length < this.size && least.queued >= SPAWN_BACKLOG) return this.spawn();
+    return least;
   }
 
   private spawn(): PoolWorker {
