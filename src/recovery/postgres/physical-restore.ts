@@ -67,6 +67,9 @@ export interface PitrResult {
   };
 }
 
+/** WAL files fetched ahead of the one PostgreSQL is replaying (see wal-fetch.ts, pace). */
+const WAL_AHEAD = 6;
+
 // The restore command runs under /bin/sh; the spool path must need no quoting beyond "…".
 const SAFE_PATH = /^\/[A-Za-z0-9_./@+-]*$/;
 
@@ -155,6 +158,7 @@ export async function restorePitr(
     const fetching = fetchWalFiles(repo, files, spool, {
       concurrency: 4,
       known: status.catalog.snapshots,
+      pace: { limit: WAL_AHEAD, requested: () => walSpool.requested() },
       ...(req.osUser ? { owner: req.osUser } : {}),
       signal: signal ? AbortSignal.any([signal, walDone.signal]) : walDone.signal,
       onFile: (_name, size) => {

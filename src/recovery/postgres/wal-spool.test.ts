@@ -28,6 +28,7 @@ test('restore_command waits for an expected file, fails fast for others and afte
   const seg = '000000010000000000000003';
   const later = '000000010000000000000004';
   const spool = await prepareWalSpool(dir, [seg, later]);
+  assert.equal(await spool.requested(), undefined);
 
   // Arrives 300 ms after PostgreSQL asked for it (by rename, as the fetcher writes).
   const waiting = restore(spool.restoreCommand, seg, join(dir, 'out-3'));
@@ -38,11 +39,14 @@ test('restore_command waits for an expected file, fails fast for others and afte
   assert.equal(got.code, 0);
   assert.ok(got.ms >= 250, `waited ${String(got.ms)} ms`);
   assert.equal(await readFile(join(dir, 'out-3'), 'utf8'), 'wal bytes');
+  // The fetch can see what the replay has reached.
+  assert.equal(await spool.requested(), seg);
 
   // Not part of this restore (a timeline history probe): fails at once.
   const probe = await restore(spool.restoreCommand, '00000002.history', join(dir, 'out-h'));
   assert.equal(probe.code, 1);
   assert.ok(probe.ms < 2000);
+  assert.equal(await spool.requested(), seg, 'a probe is not a request of this restore');
 
   // The fetch failed: a waiting call gives up.
   const stuck = restore(spool.restoreCommand, later, join(dir, 'out-4'));
@@ -50,4 +54,5 @@ test('restore_command waits for an expected file, fails fast for others and afte
   await spool.fail();
   // Above 125: PostgreSQL stops instead of promoting what it has.
   assert.equal((await stuck).code, 126);
+  assert.equal(await spool.requested(), later);
 });

@@ -9,20 +9,24 @@
  * or the Lifeboat process that fills the spool is gone, with exit status 126: PostgreSQL
  * takes a status above 125 as fatal and stops, where a plain failure would end recovery and
  * promote a copy that lacks the rest of the WAL. Any other file (timeline history probes,
- * segments past the archive) fails at once with status 1, as a missing file must.
+ * segments past the archive) fails at once with status 1, as a missing file must. The name of
+ * the last expected file asked for is left in .lifeboat-wanted, so the fetch can stay a few
+ * files ahead of the replay instead of racing it for the cores.
  */
-import { chown, writeFile } from 'node:fs/promises';
+import { chown, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const SCRIPT = '.lifeboat-wal';
 const EXPECTED = '.lifeboat-expected';
 const FAILED = '.lifeboat-failed';
+const WANTED = '.lifeboat-wanted';
 
 const script = (pid: number) => `#!/bin/sh
 # Written by Lifeboat for one restore: copies WAL file $1 from this spool to $2, waiting while
 # Lifeboat is still fetching it.
 d=$(dirname "$0")
 if grep -qxF -- "$1" "$d/${EXPECTED}"; then
+  echo "$1" > "$d/${WANTED}"
   while [ ! -f "$d/$1" ]; do
     [ -f "$d/${FAILED}" ] && exit 126
     [ -d /proc/${String(pid)} ] || exit 126
@@ -37,6 +41,8 @@ export interface WalSpool {
   readonly restoreCommand: string;
   /** Makes waiting restore_command calls fail (the fetch failed). */
   fail(): Promise<void>;
+  /** The expected file PostgreSQL asked for last, if any yet. */
+  requested(): Promise<string | undefined>;
 }
 
 /**
@@ -61,6 +67,13 @@ export async function prepareWalSpool(
     restoreCommand: `sh "${join(dir, SCRIPT)}" "%f" "%p"`,
     async fail() {
       await writeFile(join(dir, FAILED), '', { mode: 0o644 }).catch(() => undefined);
+    },
+    async requested() {
+      // Written by the script with a plain redirect: a read may catch it empty or half
+      // written, which names no expected file and is ignored.
+      const text = await readFile(join(dir, WANTED), 'utf8').catch(() => '');
+      const name = text.trim();
+      return names.includes(name) ? name : undefined;
     },
   };
 }
