@@ -158,7 +158,11 @@ export async function restorePitr(
     const fetching = fetchWalFiles(repo, files, spool, {
       concurrency: 4,
       known: status.catalog.snapshots,
-      pace: { limit: WAL_AHEAD, requested: () => walSpool.requested() },
+      // To a target: only as far ahead as needed, the WAL past it is never read. To the
+      // latest: everything is needed, as early as possible.
+      ...(req.target.kind === 'latest'
+        ? {}
+        : { pace: { limit: WAL_AHEAD, requested: () => walSpool.requested() } }),
       ...(req.osUser ? { owner: req.osUser } : {}),
       signal: signal ? AbortSignal.any([signal, walDone.signal]) : walDone.signal,
       onFile: (_name, size) => {
