@@ -1,28 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backend } from '../storage/backend.js';
+import { countLoads } from '../storage/decorators/count-loads.js';
 import { createMemBackend } from '../storage/mem/mem-backend.js';
 import { initRepository, openRepository } from './open-repository.js';
 import { BlobWriter } from './pack/blob-writer.js';
-
-/** Counts loads of each file type. */
-function counting(b: Backend): { backend: Backend; loads: Map<string, number> } {
-  const loads = new Map<string, number>();
-  const backend = new Proxy(b, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      if (prop === 'load' && typeof v === 'function') {
-        return (...args: unknown[]) => {
-          const h = args[0] as { type: string };
-          loads.set(h.type, (loads.get(h.type) ?? 0) + 1);
-          return (v as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      }
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { backend, loads };
-}
 
 test('concurrent loadIndex calls share one load; a failed load can be retried', async () => {
   const mem = createMemBackend();
@@ -31,7 +12,7 @@ test('concurrent loadIndex calls share one load; a failed load can be retried', 
   for (let i = 0; i < 5; i++) await w.save('data', Buffer.alloc(5000, i));
   await w.flush();
 
-  const c = counting(mem);
+  const c = countLoads(mem);
   const fresh = await openRepository(c.backend, 'pw');
   await Promise.all([fresh.loadIndex(), fresh.loadIndex(), fresh.loadIndex()]);
   let files = 0;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { isLifeboatError } from '../../core/errors.js';
 import type { Backend } from '../../storage/backend.js';
+import { countLoads } from '../../storage/decorators/count-loads.js';
 import { createMemBackend } from '../../storage/mem/mem-backend.js';
 import { initRepository } from '../open-repository.js';
 import { BlobWriter } from '../pack/blob-writer.js';
@@ -11,21 +12,8 @@ import { planRanges } from './load-batch.js';
 
 /** Counts pack reads. */
 function counting(b: Backend): { backend: Backend; reads: () => number } {
-  let n = 0;
-  const backend = new Proxy(b, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      if (prop === 'load' && typeof v === 'function') {
-        return (...args: unknown[]) => {
-          const h = args[0] as { type: string };
-          if (h.type === 'pack') n++;
-          return (v as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      }
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { backend, reads: () => n };
+  const c = countLoads(b);
+  return { backend: c.backend, reads: () => c.loads.get('pack') ?? 0 };
 }
 
 async function filled(
