@@ -71,7 +71,6 @@ export class Repository {
    */
   readonly indexErrors: { id: string; message: string }[] = [];
 
-  /** Loads every index file into the master index (once). */
   /**
    * Loads every index file once; callers that ask while it is loading share that load, so a
    * command can start it early and go on with work that does not need it.

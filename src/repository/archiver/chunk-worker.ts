@@ -18,6 +18,7 @@
 import { createHash, webcrypto } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { ownArrayBuffer } from '../../core/transfer.js';
 import { Chunker, MAX_CHUNK, MIN_CHUNK } from '../chunker/chunker.js';
 import { parsePolynomial } from '../chunker/polynomial.js';
 import { MasterKey } from '../crypto/master-key.js';
@@ -215,21 +216,4 @@ async function emit(job: number, chunk: Buffer, end?: JobEnd): Promise<void> {
     post({ t: 'chunk', job, id: hex, length, data: out, sealed, uncompressed, end }, out);
   });
   while (unacked >= MAX_UNACKED) await new Promise<void>((r) => (wake = r));
-}
-
-/**
- * The buffer's bytes as an ArrayBuffer of their own, to transfer: a small Buffer may be a
- * slice of Node's shared allocation pool, which must not be detached.
- */
-function ownArrayBuffer(b: Buffer): ArrayBuffer {
-  if (
-    b.byteOffset === 0 &&
-    b.byteLength === b.buffer.byteLength &&
-    b.buffer instanceof ArrayBuffer
-  ) {
-    return b.buffer;
-  }
-  const out = new ArrayBuffer(b.length);
-  new Uint8Array(out).set(b);
-  return out;
 }

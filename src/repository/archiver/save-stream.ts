@@ -54,7 +54,10 @@ export async function saveHashedChunks(
       await inflight.start(
         () =>
           c.sealed
-            ? writer.saveSealed('data', c.id, c.length, c.data, c.uncompressed)
+            ? writer.saveSealed('data', c.id, c.length, {
+                sealed: c.data,
+                uncompressed: c.uncompressed,
+              })
             : writer.save('data', c.data, c.id),
         c.data.length,
       );

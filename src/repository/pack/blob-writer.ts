@@ -15,7 +15,7 @@ import { encodeIndex, type IndexPack } from '../index/index-file.js';
 import type { Repository } from '../repository.js';
 import { zstdCompress } from '../zstd.js';
 import { PackBuilder } from './pack-builder.js';
-import { compressionFor, sealBlob } from './seal.js';
+import { sealBlob, type SealedBlob } from './seal.js';
 
 export interface BlobWriterOptions {
   /** Target pack size in bytes (restic: 16 MiB default, 4–128 MiB allowed). */
@@ -96,12 +96,12 @@ export class BlobWriter {
     this.markPending(type, id);
     const mode = this.repo.compression;
     if (data.length <= SYNC_SEAL) {
-      const { sealed, uncompressed } = sealBlob(this.repo.key, type, data, mode);
-      return this.addSealed(type, id, data.length, sealed, uncompressed);
+      return this.addSealed(type, id, data.length, sealBlob(this.repo.key, type, data, mode));
     }
+    // Larger than SYNC_SEAL, so past seal.ts's minimum: compressed unless that does not shrink it.
     let payload: Buffer = data;
     let uncompressed: number | undefined;
-    if (mode !== 'off' && compressionFor(type, data.length, mode) !== 'no') {
+    if (mode !== 'off') {
       await this.compressions.acquire();
       try {
         const packed = await zstdCompress(data, mode);
@@ -114,7 +114,10 @@ export class BlobWriter {
         this.compressions.release();
       }
     }
-    return this.addSealed(type, id, data.length, this.repo.key.encrypt(payload), uncompressed);
+    return this.addSealed(type, id, data.length, {
+      sealed: this.repo.key.encrypt(payload),
+      uncompressed,
+    });
   }
 
   /**
@@ -125,13 +128,12 @@ export class BlobWriter {
     type: BlobType,
     id: string,
     length: number,
-    sealed: Buffer,
-    uncompressed: number | undefined,
+    blob: SealedBlob,
   ): Promise<{ id: string; added: boolean }> {
     this.throwIfFailed();
     if (this.has(type, id)) return { id, added: false };
     this.markPending(type, id);
-    return this.addSealed(type, id, length, sealed, uncompressed);
+    return this.addSealed(type, id, length, blob);
   }
 
   private markPending(type: BlobType, id: string): void {
@@ -143,11 +145,10 @@ export class BlobWriter {
     type: BlobType,
     id: string,
     length: number,
-    sealed: Buffer,
-    uncompressed: number | undefined,
+    blob: SealedBlob,
   ): Promise<{ id: string; added: boolean }> {
     const builder = this.builders[type];
-    builder.add(id, sealed, uncompressed);
+    builder.add(id, blob.sealed, blob.uncompressed);
     this.stats.blobsAdded++;
     this.stats.bytesAdded += length;
     if (builder.size >= this.packSize) await this.finishPack(type);

@@ -9,7 +9,7 @@ import type { MasterKey } from '../crypto/master-key.js';
 import { zstdCompressSync, type CompressionMode } from '../zstd.js';
 
 /** Data blobs shorter than this are stored uncompressed: zstd would not win anything. */
-export const MIN_COMPRESS = 128;
+const MIN_COMPRESS = 128;
 
 export interface SealedBlob {
   /** IV ‖ ciphertext ‖ MAC. */
@@ -18,28 +18,20 @@ export interface SealedBlob {
   uncompressed: number | undefined;
 }
 
-/** What sealBlob would compress, to pick the same payload on the asynchronous path. */
-export function compressionFor(
-  type: BlobType,
-  length: number,
-  mode: CompressionMode,
-): 'no' | 'if-smaller' | 'always' {
-  if (mode === 'off') return 'no';
-  if (length >= MIN_COMPRESS) return 'if-smaller';
-  return type === 'tree' ? 'always' : 'no';
-}
-
 export function sealBlob(
   key: MasterKey,
   type: BlobType,
   data: Buffer,
   mode: CompressionMode,
 ): SealedBlob {
-  const how = mode === 'off' ? 'no' : compressionFor(type, data.length, mode);
-  if (how === 'no' || mode === 'off') return { sealed: key.encrypt(data), uncompressed: undefined };
-  const packed = zstdCompressSync(data, mode);
-  if (how === 'if-smaller' && packed.length >= data.length) {
-    return { sealed: key.encrypt(data), uncompressed: undefined };
+  // restic design: in v2, tree blobs are always compressed; other blobs that would not
+  // shrink may be stored as they are.
+  const small = data.length < MIN_COMPRESS;
+  if (mode !== 'off' && (type === 'tree' || !small)) {
+    const packed = zstdCompressSync(data, mode);
+    if (packed.length < data.length || small) {
+      return { sealed: key.encrypt(packed), uncompressed: data.length };
+    }
   }
-  return { sealed: key.encrypt(packed), uncompressed: data.length };
+  return { sealed: key.encrypt(data), uncompressed: undefined };
 }

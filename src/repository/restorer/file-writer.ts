@@ -8,6 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { LifeboatError } from '../../core/errors.js';
+import { ownArrayBuffer } from '../../core/transfer.js';
 import type { BlobLocation } from '../blob.js';
 import type { MasterKey } from '../crypto/master-key.js';
 import type { FileMeta, WriteBatch, WriteFile, WriteResult, WriterData } from './write-protocol.js';
@@ -56,13 +57,7 @@ export class FileWriter {
       return files.map(() => Promise.reject(err));
     }
     const thread = this.pick();
-    // Transfer needs a whole ArrayBuffer of its own; a slice of a shared one is copied.
-    const own =
-      raw === undefined
-        ? undefined
-        : raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength
-          ? (raw.buffer as ArrayBuffer)
-          : new Uint8Array(raw).buffer;
+    const own = raw === undefined ? undefined : ownArrayBuffer(raw);
     const jobs: WriteFile[] = [];
     const promises = files.map((f) => {
       const job = this.nextJob++;

@@ -148,7 +148,7 @@ class Restorer {
     if (unknown.length > 0) throw unknown[0]!.error;
     const empty = batch.filter((f) => (f.node.content ?? []).length === 0);
     if (empty.length > 0) {
-      await this.ranges.start(() => this.writeSmall(undefined, empty, []));
+      await this.ranges.start(() => this.writeSmall(undefined, empty));
     }
     for (const range of ranges) {
       await this.ranges.start(async () => {
@@ -158,25 +158,26 @@ class Restorer {
           range.length,
           this.options.signal,
         );
-        const files = range.members.map((m) => batch[m.at]!);
-        const blobs = range.members.map((m) => ({ loc: m.loc, at: m.loc.offset - range.start }));
-        await this.writeSmall(raw, files, blobs);
+        const files = range.members.map((m) => ({
+          ...batch[m.at]!,
+          blob: { loc: m.loc, at: m.loc.offset - range.start },
+        }));
+        await this.writeSmall(raw, files);
       }, range.length);
     }
   }
 
   private async writeSmall(
     raw: Buffer | undefined,
-    files: readonly { path: string; node: TreeNode }[],
-    blobs: readonly { loc: BlobLocation; at: number }[],
+    files: readonly { path: string; node: TreeNode; blob?: { loc: BlobLocation; at: number } }[],
   ): Promise<void> {
     const written = this.writer.writeBatch(
       raw,
-      files.map(({ path, node }, i) => ({
+      files.map(({ path, node, blob }) => ({
         path,
         meta: node,
         owner: this.owner,
-        ...(blobs[i] ? { blob: blobs[i] } : {}),
+        ...(blob ? { blob } : {}),
       })),
     );
     await Promise.all(
@@ -195,6 +196,13 @@ class Restorer {
     );
   }
 
+  /** Writes the queued small files and waits until every file started is on disk. */
+  private async settle(): Promise<void> {
+    await this.flushSmall();
+    await this.ranges.drain();
+    await this.files.drain();
+  }
+
   /** Stops the writing thread; after an error, waits for the files still being written. */
   async close(): Promise<void> {
     await this.ranges.drain().catch(() => undefined);
@@ -203,9 +211,7 @@ class Restorer {
   }
 
   async finish(): Promise<void> {
-    await this.flushSmall();
-    await this.ranges.drain();
-    await this.files.drain();
+    await this.settle();
     for (const { path, node } of this.dirMeta.reverse()) {
       // chmod and utimes follow symlinks: apply only onto the directory this restore made.
       const st = await lstat(path).catch(() => undefined);
@@ -237,9 +243,7 @@ class Restorer {
           node.links !== undefined && node.links > 1 ? `${node.device_id}:${node.inode}` : '';
         const first = key ? this.hardlinks.get(key) : undefined;
         if (first) {
-          await this.flushSmall();
-          await this.ranges.drain();
-          await this.files.drain();
+          await this.settle();
           await link(first, path);
           this.stats.files++;
           return;
