@@ -198,7 +198,7 @@ async function withBackupJob(
       ...(options.signal ? { signal: options.signal } : {}),
       onPending: (id) => known?.add(id),
     });
-    // Plaintext bytes handed to the blob writer and not yet packed (bench/: peak RSS vs restic).
+    // Bytes handed to the blob writer and not yet packed (bench/: peak RSS vs restic).
     const inflight = new InFlight(IN_FLIGHT_BYTES);
     // Only a tree backup has a parent; streams are read whole anyway, so skip the listing.
     const parent = options.force
@@ -213,6 +213,9 @@ async function withBackupJob(
     try {
       done = await work(writer, inflight, parent, pool);
       await inflight.drain();
+    } catch (err) {
+      await writer.discard().catch(() => undefined);
+      throw err;
     } finally {
       await pool.close();
     }

@@ -12,7 +12,8 @@
  * KiB of zstd can claim or produce gigabytes (see zstd-frame.ts).
  */
 import { createRequire } from 'node:module';
-import { Compressor, Decompressor } from 'zstd-napi';
+import { Decompressor } from 'zstd-napi';
+import type * as ZstdNapiBinding from 'zstd-napi/binding.js';
 import { LifeboatError } from '../core/errors.js';
 import { decodedSizeBound, withContentSize } from './zstd-frame.js';
 
@@ -32,6 +33,13 @@ function pooled(): ZstdBinding {
   ) as ZstdBinding);
 }
 
+// The package's native binding, for compressing into a caller's buffer (its Compressor class
+// allocates the output). A CommonJS module whose exports ESM cannot see by name.
+const { CCtx, compressBound } = createRequire(import.meta.url)(
+  'zstd-napi/binding.js',
+) as typeof ZstdNapiBinding;
+type CCtx = ZstdNapiBinding.CCtx;
+
 const LEVELS: Record<Exclude<CompressionMode, 'off'>, number> = { auto: 3, max: 19 };
 
 /** Largest plaintext we accept for an unpacked file (index, snapshot, lock) or a blob. */
@@ -42,18 +50,42 @@ export async function zstdCompress(data: Uint8Array, mode: Exclude<CompressionMo
 }
 
 /** This thread's compression contexts, one per level, made on first use. */
-const compressors = new Map<number, Compressor>();
+const contexts = new Map<number, CCtx>();
+
+function contextFor(level: number): CCtx {
+  let c = contexts.get(level);
+  if (!c) {
+    c = new CCtx();
+    contexts.set(level, c);
+  }
+  return c;
+}
+
+/** The most bytes zstdCompressInto may write for `length` bytes of input. */
+export function zstdCompressBound(length: number): number {
+  return compressBound(length);
+}
+
+/**
+ * Compresses `data` into `dst` (at least zstdCompressBound(data.length) bytes) on the calling
+ * thread and returns the compressed length. Nothing is allocated: chunk workers compress
+ * straight into their shared ring (archiver/chunk-ring.ts).
+ */
+export function zstdCompressInto(
+  dst: Uint8Array,
+  data: Uint8Array,
+  mode: Exclude<CompressionMode, 'off'>,
+): number {
+  const level = LEVELS[mode];
+  return contextFor(level).compress(dst, data, level);
+}
 
 /** Compresses on the calling thread, without a thread-pool round trip. */
 export function zstdCompressSync(data: Uint8Array, mode: Exclude<CompressionMode, 'off'>): Buffer {
-  const level = LEVELS[mode];
-  let c = compressors.get(level);
-  if (!c) {
-    c = new Compressor();
-    c.setParameters({ compressionLevel: level });
-    compressors.set(level, c);
-  }
-  return c.compress(data);
+  const out = Buffer.allocUnsafe(compressBound(data.length));
+  const n = zstdCompressInto(out, data, mode);
+  // Keep an exact copy when the bound wasted much (compressed text); else a view is fine.
+  return n < out.length * 0.75 ? Buffer.from(out.subarray(0, n)) : out.subarray(0, n);
 }
 
 let decompressor: Decompressor | undefined;

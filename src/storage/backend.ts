@@ -19,7 +19,7 @@
  * - remove() of a missing file is not an error (idempotent).
  * - All methods may be called concurrently. None of them retries: retry is a decorator.
  */
-import { isLifeboatError } from '../core/errors.js';
+import { isLifeboatError, LifeboatError } from '../core/errors.js';
 
 export type FileType = 'config' | 'key' | 'pack' | 'index' | 'snapshot' | 'lock';
 
@@ -49,11 +49,39 @@ export interface LoadRange {
   length?: number;
 }
 
-/** File content: one buffer, or parts to be stored back to back. */
-export type SaveData = Uint8Array | readonly Uint8Array[];
+const STAGED = Symbol('staged file');
 
-/** The parts of SaveData as a list, and their total length. */
+/**
+ * A file written before it has a name (a pack: its name is the hash of its bytes), from
+ * Backend.stage(): bytes go to the medium as they come, so a pack is never held in memory,
+ * and save(h, staged) then gives it its name with save()'s guarantees. Until then it is a temp
+ * file that list() does not report.
+ */
+export interface StagedFile {
+  readonly [STAGED]: true;
+  /** Bytes written so far. */
+  readonly size: number;
+  /** Appends bytes; the caller may reuse them as soon as this returns. */
+  write(data: Uint8Array): void;
+  /** Deletes the file if it was not saved. Idempotent. */
+  discard(): Promise<void>;
+}
+
+/** For backends implementing stage(): marks their staged-file objects. */
+export const stagedFileBrand: typeof STAGED = STAGED;
+
+export function isStagedFile(data: SaveData): data is StagedFile {
+  return (data as Partial<StagedFile>)[STAGED] === true;
+}
+
+/** File content: one buffer, parts to be stored back to back, or a staged file. */
+export type SaveData = Uint8Array | readonly Uint8Array[] | StagedFile;
+
+/** The parts of SaveData as a list, and their total length; a staged file has none. */
 export function saveParts(data: SaveData): { parts: readonly Uint8Array[]; length: number } {
+  if (isStagedFile(data)) {
+    throw new LifeboatError('INTERNAL', 'a staged file can only be saved by its own backend');
+  }
   const parts = data instanceof Uint8Array ? [data] : data;
   return { parts, length: parts.reduce((n, p) => n + p.byteLength, 0) };
 }
@@ -73,8 +101,16 @@ export interface Backend {
   /** True when a config file exists. */
   hasConfig(): Promise<boolean>;
 
-  /** `data` may be given in parts (written in order, without joining them in memory). */
+  /**
+   * `data` may be given in parts (written in order, without joining them in memory), or be a
+   * file this backend staged.
+   */
   save(h: Handle, data: SaveData, options?: SaveOptions): Promise<void>;
+  /**
+   * Optional: starts a staged file of this type (see StagedFile). Backends without it get
+   * their files whole from save().
+   */
+  stage?(type: FileType): StagedFile;
   load(h: Handle, range?: LoadRange, signal?: AbortSignal): Promise<Buffer>;
   stat(h: Handle): Promise<FileInfo>;
   remove(h: Handle): Promise<void>;

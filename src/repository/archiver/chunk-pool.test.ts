@@ -41,6 +41,7 @@ async function collect(it: AsyncIterable<HashedChunk>): Promise<string[]> {
     assert.equal(c.sealed, false);
     assert.equal(createHash('sha256').update(c.data).digest('hex'), c.id);
     ids.push(c.id);
+    c.release();
   }
   return ids;
 }
@@ -103,7 +104,9 @@ test('with the key, workers seal small new chunks and leave large or known ones 
     const gen = pool.chunkFile(path, outcome);
     let r = await gen.next();
     while (!r.done) {
-      out.push(r.value);
+      // The bytes live in the worker's ring until released: keep a copy.
+      out.push({ ...r.value, data: Buffer.from(r.value.data) });
+      r.value.release();
       r = await gen.next();
     }
     assert.equal(outcome.changed, false);
@@ -124,12 +127,59 @@ test('with the key, workers seal small new chunks and leave large or known ones 
     // Maybe known: plaintext, for the main thread to deduplicate.
     assert.equal(k1!.chunks[0]!.sealed, false);
     assert.deepEqual(k1!.chunks[0]!.data, known);
-    // Large chunks stay plaintext (compressed on the thread pool), in file order.
+    // Large chunks: plaintext while the main thread has none of the worker's left to seal,
+    // else sealed by the worker; in file order either way.
     assert.ok(l1!.chunks.length >= 2);
-    assert.ok(l1!.chunks.every((x) => !x.sealed));
-    assert.deepEqual(Buffer.concat(l1!.chunks.map((x) => x.data)), large);
+    const plain = (x: HashedChunk) => (x.sealed ? key.decrypt(x.data) : x.data);
+    assert.deepEqual(Buffer.concat(l1!.chunks.map(plain)), large);
     assert.equal(l1!.size, large.length);
     assert.deepEqual(e1, { chunks: [], size: 0 });
+  } finally {
+    await pool.close();
+  }
+});
+
+test('the ring holds back the reader until chunks are released; an abandoned job frees its own', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lifeboat-pool-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // 40 MiB of chunks: more than the ring holds.
+  const data = pseudoRandom(40 * 1024 * 1024, 9);
+  const path = join(dir, 'big');
+  await writeFile(path, data);
+  const pool = new ChunkPool(POL, 1);
+  try {
+    const held: HashedChunk[] = [];
+    const gen = pool.chunkFile(path);
+    const first = await gen.next();
+    assert.ok(!first.done);
+    held.push(first.value);
+    // Hold every chunk: the worker stops once its ring is full, well before the end.
+    let pending = gen.next();
+    for (;;) {
+      const next = await Promise.race([
+        pending,
+        new Promise<'stalled'>((r) => setTimeout(() => r('stalled'), 1000)),
+      ]);
+      if (next === 'stalled') break;
+      if (next.done) assert.fail('the worker went past a full ring');
+      held.push(next.value);
+      pending = gen.next();
+    }
+    const heldBytes = held.reduce((n, c) => n + c.length, 0);
+    assert.ok(heldBytes < 20 * 1024 * 1024, `${heldBytes} bytes held`);
+    // What it handed over is intact; releasing lets it go on to the end.
+    let offset = 0;
+    for (const c of held) {
+      assert.deepEqual(c.data, data.subarray(offset, offset + c.length));
+      offset += c.length;
+      c.release();
+    }
+    const after = await pending;
+    assert.ok(!after.done);
+    after.value.release();
+    // Abandon the job halfway: the pool frees what the worker still sends for it.
+    await gen.return(0);
+    assert.deepEqual(await collect(pool.chunkFile(path)), expectedChunks(data));
   } finally {
     await pool.close();
   }

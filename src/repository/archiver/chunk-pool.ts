@@ -1,22 +1,32 @@
 /**
  * A pool of chunk workers. chunkFile() returns the chunks of one file, in order, each with
- * its SHA-256 id, produced on another thread; small new chunks come already sealed
+ * its SHA-256 id, produced on another thread; most new chunks come already sealed
  * (compressed and encrypted, see chunk-worker.ts) when the pool was given the key. Jobs go to
- * the worker with the fewest queued.
+ * the worker with the fewest queued. Each worker has a ring in shared memory (chunk-ring.ts)
+ * that holds the chunks the main thread has not stored yet; a chunk's `release()` frees its
+ * place.
  */
 import { Worker } from 'node:worker_threads';
+import { MAX_CHUNK } from '../chunker/chunker.js';
 import { formatPolynomial } from '../chunker/polynomial.js';
 import type { MasterKey } from '../crypto/master-key.js';
 import type { CompressionMode } from '../zstd.js';
+import { sealCapacity } from '../pack/seal.js';
 import type { ChunkWorkerData, JobMessage, ToMain, ToWorker } from './chunk-protocol.js';
+import { createRing, RingReader } from './chunk-ring.js';
 import type { KnownFilter } from './known-filter.js';
 
 export interface HashedChunk {
   id: string;
   /** Plaintext length. */
   length: number;
-  /** The plaintext, or, when `sealed`, the blob as a pack stores it. */
+  /**
+   * The plaintext, or, when `sealed`, the blob as a pack stores it: a view into the worker's
+   * ring, valid until release() is called.
+   */
   data: Buffer;
+  /** Frees the chunk's place in the ring; call it once `data` is no longer needed. */
+  release: () => void;
   sealed: boolean;
   /** For a sealed blob: its plaintext length if compressed, else undefined. */
   uncompressed: number | undefined;
@@ -41,17 +51,30 @@ export class ChunkReadError extends Error {
 }
 
 interface JobState {
-  items: JobMessage[];
+  items: Taken[];
   notify: (() => void) | undefined;
   worker: PoolWorker;
 }
 
+/** An item of a job; a chunk's bytes already registered with the ring reader. */
+interface Taken {
+  m: JobMessage;
+  chunk?: { bytes: Buffer; release: () => void };
+}
+
 interface PoolWorker {
   worker: Worker;
+  ring: RingReader;
   queued: number;
   /** Jobs not yet posted: they go out together once this turn of the event loop ends. */
   outbox: { job: number; path: string }[];
 }
+
+/**
+ * Each worker's ring: room for the largest sealed chunk and a few more, so the reader goes on
+ * while the main thread stores what came before.
+ */
+const RING_BYTES = Math.max(12 * 1024 * 1024, sealCapacity(MAX_CHUNK));
 
 /** Jobs queued on every running worker before another one starts. */
 const SPAWN_BACKLOG = 4;
@@ -61,7 +84,7 @@ export class ChunkPool {
   private readonly jobs = new Map<number, JobState>();
   private nextJob = 1;
   private fatal: Error | undefined;
-  private workerData: ChunkWorkerData | undefined;
+  private seal: ChunkWorkerData['seal'] | undefined;
 
   /**
    * Workers start on demand: the first job starts one, and another starts only while every
@@ -92,21 +115,25 @@ export class ChunkPool {
 
   private spawn(): PoolWorker {
     const s = this.sealing;
-    this.workerData ??= {
+    this.seal ??= s && { key: s.key.toJSON(), compression: s.compression, known: s.known().buffer };
+    const ring = createRing(RING_BYTES);
+    const workerData: ChunkWorkerData = {
       polynomial: formatPolynomial(this.polynomial),
-      seal: s && { key: s.key.toJSON(), compression: s.compression, known: s.known().buffer },
+      ring,
+      seal: this.seal,
     };
     const pw: PoolWorker = {
+      ring: new RingReader(ring),
       worker: new Worker(new URL('./chunk-worker.js', import.meta.url), {
-        workerData: this.workerData,
-        // The worker keeps little on its heap (chunks leave as transferred buffers); a
-        // small young generation keeps each worker's resident memory small.
+        workerData,
+        // The worker keeps little on its heap (chunks go through the ring); a small young
+        // generation keeps each worker's resident memory small.
         resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
       }),
       queued: 0,
       outbox: [],
     };
-    pw.worker.on('message', (m: ToMain) => this.onMessage(m));
+    pw.worker.on('message', (m: ToMain) => this.onMessage(pw, m));
     pw.worker.on('error', (err) => this.onFatal(err));
     this.workers.push(pw);
     return pw;
@@ -141,17 +168,17 @@ export class ChunkPool {
           if (fatal) throw fatal;
           await new Promise<void>((r) => (state.notify = r));
         }
-        const m = state.items.shift()!;
+        const { m, chunk } = state.items.shift()!;
         if (m.t === 'done') {
           outcome.changed = m.changed;
           return m.size;
         }
         if (m.t === 'error') throw new ChunkReadError(m.message, m.code, m.syscall);
-        if (!m.end) pw.worker.postMessage({ t: 'ack', n: 1 } satisfies ToWorker);
         yield {
           id: m.id,
           length: m.length,
-          data: Buffer.from(m.data),
+          data: chunk!.bytes,
+          release: chunk!.release,
           sealed: m.sealed,
           uncompressed: m.uncompressed,
         };
@@ -162,37 +189,38 @@ export class ChunkPool {
       }
     } finally {
       pw.queued--;
+      // The consumer stopped early (error, abort) or returned: free what it left unread, and
+      // whatever the worker still sends for this job, so the worker never waits for it.
+      for (const i of state.items) i.chunk?.release();
+      state.items = [];
       if (this.jobs.get(job) === state) {
-        // The consumer stopped early (error, abort): ack what is buffered and whatever the
-        // worker still sends for this job, so it finishes the job instead of waiting forever.
-        const unread = state.items.filter((i) => i.t === 'chunk' && !i.end).length;
-        if (unread > 0) pw.worker.postMessage({ t: 'ack', n: unread } satisfies ToWorker);
         this.jobs.delete(job);
-        this.abandoned.set(job, pw);
+        this.abandoned.add(job);
       }
     }
   }
 
-  private readonly abandoned = new Map<number, PoolWorker>();
+  private readonly abandoned = new Set<number>();
 
-  private onMessage(m: ToMain): void {
+  private onMessage(pw: PoolWorker, m: ToMain): void {
     if (m.t === 'fatal') {
       this.onFatal(new Error(m.message));
       return;
     }
-    for (const item of m.items) this.onItem(item);
+    for (const item of m.items) this.onItem(pw, item);
   }
 
-  private onItem(m: JobMessage): void {
+  private onItem(pw: PoolWorker, m: JobMessage): void {
     const ends = m.t !== 'chunk' || m.end !== undefined;
+    // Registered in arrival order, which is the order the worker wrote them into its ring.
+    const chunk = m.t === 'chunk' ? pw.ring.take(m.offset, m.size, m.ringEnd) : undefined;
     const state = this.jobs.get(m.job);
     if (!state) {
-      const pw = this.abandoned.get(m.job);
-      if (pw && !ends) pw.worker.postMessage({ t: 'ack', n: 1 } satisfies ToWorker);
-      else if (pw) this.abandoned.delete(m.job);
+      chunk?.release();
+      if (ends) this.abandoned.delete(m.job);
       return;
     }
-    state.items.push(m);
+    state.items.push(chunk ? { m, chunk } : { m });
     if (ends) this.jobs.delete(m.job);
     const n = state.notify;
     state.notify = undefined;

@@ -1,5 +1,6 @@
 /** Messages between the archiver and its chunk workers (see chunk-worker.ts). */
 import type { MasterKeyJSON } from '../crypto/master-key.js';
+import type { RingSetup } from './chunk-ring.js';
 import type { CompressionMode } from '../zstd.js';
 
 /**
@@ -7,8 +8,10 @@ import type { CompressionMode } from '../zstd.js';
  * thread wake-up), as much as reading and sealing a small file, so jobs go out and results
  * come back several to a message.
  */
-export type ToWorker =
-  { t: 'jobs'; jobs: { job: number; path: string }[] } | { t: 'ack'; n: number };
+export interface ToWorker {
+  t: 'jobs';
+  jobs: { job: number; path: string }[];
+}
 
 /** The file's outcome, carried by its last chunk (or by a 'done' message if it has none). */
 export interface JobEnd {
@@ -23,11 +26,16 @@ export type JobMessage =
       id: string;
       /** Plaintext length of the chunk. */
       length: number;
-      /** The plaintext, or, when `sealed`, the compressed and encrypted blob (seal.ts). */
-      data: ArrayBuffer;
+      /**
+       * Where the record lies in the worker's ring: the plaintext or, when `sealed`, the
+       * compressed and encrypted blob (seal.ts); `ringEnd` is its virtual end (chunk-ring.ts).
+       */
+      offset: number;
+      size: number;
+      ringEnd: number;
       sealed: boolean;
       uncompressed: number | undefined;
-      /** Set on the file's last chunk; such a chunk is not acknowledged. */
+      /** Set on the file's last chunk. */
       end: JobEnd | undefined;
     }
   | ({ t: 'done'; job: number } & JobEnd)
@@ -48,5 +56,6 @@ export interface SealSetup {
 
 export interface ChunkWorkerData {
   polynomial: string;
+  ring: RingSetup;
   seal: SealSetup | undefined;
 }

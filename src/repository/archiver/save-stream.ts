@@ -39,7 +39,10 @@ async function saveChunk(writer: BlobWriter, inflight: InFlight, chunk: Buffer) 
   return id;
 }
 
-/** Stores chunks that were cut and hashed (and maybe sealed) elsewhere: a chunk worker. */
+/**
+ * Stores chunks that were cut and hashed (and maybe sealed) elsewhere: a chunk worker. Each
+ * chunk is released once stored, or at once when it is already known.
+ */
 export async function saveHashedChunks(
   writer: BlobWriter,
   inflight: InFlight,
@@ -50,17 +53,25 @@ export async function saveHashedChunks(
   let size = 0;
   for await (const c of chunks) {
     size += c.length;
-    if (!writer.has('data', c.id)) {
-      await inflight.start(
-        () =>
-          c.sealed
-            ? writer.saveSealed('data', c.id, c.length, {
-                sealed: c.data,
-                uncompressed: c.uncompressed,
-              })
-            : writer.save('data', c.data, c.id),
-        c.data.length,
-      );
+    let handedOver = false;
+    try {
+      if (!writer.has('data', c.id)) {
+        await inflight.start(async () => {
+          try {
+            await (c.sealed
+              ? writer.saveSealed('data', c.id, c.length, {
+                  sealed: c.data,
+                  uncompressed: c.uncompressed,
+                })
+              : writer.sealHere('data', c.data, c.id));
+          } finally {
+            c.release();
+          }
+        }, c.data.length);
+        handedOver = true;
+      }
+    } finally {
+      if (!handedOver) c.release();
     }
     content.push(c.id);
     onBytes(c.length);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { isLifeboatError } from '../../core/errors.js';
-import { CIPHERTEXT_OVERHEAD, MasterKey } from './master-key.js';
+import { CIPHERTEXT_OVERHEAD, MasterKey, PLAINTEXT_OFFSET } from './master-key.js';
 
 function assertIntegrity(fn: () => unknown): void {
   assert.throws(fn, (err: unknown) => isLifeboatError(err, 'INTEGRITY'));
@@ -10,7 +10,7 @@ function assertIntegrity(fn: () => unknown): void {
 
 test('encrypt/decrypt round trip for several sizes', () => {
   const key = MasterKey.generate();
-  for (const size of [0, 1, 15, 16, 17, 1000, 65536 + 3]) {
+  for (const size of [0, 1, 15, 16, 17, 1000, 65536 + 3, 3 * 65536 + 5]) {
     const plaintext = randomBytes(size);
     const sealed = key.encrypt(plaintext);
     assert.equal(sealed.length, size + CIPHERTEXT_OVERHEAD);
@@ -34,6 +34,22 @@ test('the layout is IV ‖ AES-256-CTR(IV as counter) ‖ MAC', () => {
   const aes = Buffer.from(key.toJSON().encrypt, 'base64');
   const expected = createCipheriv('aes-256-ctr', aes, iv).update(plaintext);
   assert.deepEqual(sealed.subarray(16, 116), expected);
+});
+
+test('encryptInPlace seals a plaintext where it lies, even in shared memory, in one piece as in many', () => {
+  const key = MasterKey.generate();
+  const plaintext = randomBytes(200 * 1024 + 7);
+  const ring = Buffer.from(new SharedArrayBuffer(plaintext.length + 100));
+  const at = ring.subarray(40);
+  plaintext.copy(at, PLAINTEXT_OFFSET);
+  const n = key.encryptInPlace(at, plaintext.length);
+  assert.equal(n, plaintext.length + CIPHERTEXT_OVERHEAD);
+  const sealed = at.subarray(0, n);
+  const aes = Buffer.from(key.toJSON().encrypt, 'base64');
+  const whole = createCipheriv('aes-256-ctr', aes, sealed.subarray(0, 16)).update(plaintext);
+  assert.deepEqual(sealed.subarray(16, 16 + plaintext.length), whole);
+  assert.deepEqual(key.decrypt(sealed), plaintext);
+  assert.throws(() => key.encryptInPlace(Buffer.alloc(40), 9), /room/);
 });
 
 test('a flipped bit anywhere fails with INTEGRITY', () => {

@@ -2,20 +2,23 @@
  * Writes blobs into packs. Deduplicates against the index and against blobs written in this
  * session, compresses (large blobs on the thread pool, small ones here: see zstd.ts), encrypts,
  * fills packs of ~16 MiB, uploads them with bounded concurrency and writes index files for
- * uploaded packs only. Blobs a chunk worker already sealed come in through saveSealed().
+ * uploaded packs only. Blobs a chunk worker already sealed come in through saveSealed(), and
+ * sealHere() seals on this thread without a thread-pool round trip. Packs go to a staged file
+ * as they fill when the backend offers one (see pack-builder.ts).
  *
  * Crash safety (restic design: packs, then index, then snapshot): an index entry is written
  * only after its pack is durable, and callers write the snapshot only after flush().
  * save() may be called concurrently; memory stays bounded by the upload and compression limits.
  */
 import { Semaphore } from '../../core/concurrency.js';
-import type { BlobType, PackedBlob } from '../blob.js';
+import { GcPacer } from '../gc-pacer.js';
+import type { BlobType } from '../blob.js';
 import { sha256Hex } from '../ids.js';
 import { encodeIndex, type IndexPack } from '../index/index-file.js';
 import type { Repository } from '../repository.js';
 import { zstdCompress } from '../zstd.js';
-import { PackBuilder } from './pack-builder.js';
-import { sealBlob, type SealedBlob } from './seal.js';
+import { PackBuilder, type FinishedPack } from './pack-builder.js';
+import { sealCapacity, sealInto, type SealedBlob } from './seal.js';
 
 export interface BlobWriterOptions {
   /** Target pack size in bytes (restic: 16 MiB default, 4–128 MiB allowed). */
@@ -52,11 +55,15 @@ export class BlobWriter {
     indexesWritten: 0,
   };
   private readonly pending = new Set<string>();
-  private readonly builders: Record<BlobType, PackBuilder>;
+  private builders: Record<BlobType, PackBuilder>;
   private readonly uploads: Semaphore;
   private readonly compressions = new Semaphore(4);
   private readonly inflight = new Set<Promise<void>>();
   private unindexed: IndexPack[] = [];
+  /** sealHere()'s buffer, grown to the largest blob sealed so far. */
+  private scratch = Buffer.alloc(0);
+  /** Encryption leaves dead buffers behind: see gc-pacer.ts. */
+  private readonly gcPacer = new GcPacer(8 * 1024 * 1024);
   private failure: unknown;
   private readonly packSize: number;
   private readonly packsPerIndex: number;
@@ -68,7 +75,12 @@ export class BlobWriter {
     this.packSize = options.packSize ?? 16 * 1024 * 1024;
     this.packsPerIndex = options.packsPerIndex ?? 64;
     this.uploads = new Semaphore(options.uploads ?? 1);
-    this.builders = { data: new PackBuilder('data'), tree: new PackBuilder('tree') };
+    this.builders = { data: this.newBuilder('data'), tree: this.newBuilder('tree') };
+  }
+
+  private newBuilder(type: BlobType): PackBuilder {
+    const backend = this.repo.backend;
+    return new PackBuilder(type, backend.stage && (() => backend.stage!('pack')));
   }
 
   /** True when the blob is already stored or being stored. */
@@ -93,11 +105,9 @@ export class BlobWriter {
     this.throwIfFailed();
     const id = knownId ?? sha256Hex(data);
     if (this.has(type, id)) return { id, added: false };
+    if (data.length <= SYNC_SEAL) return this.sealHere(type, data, id);
     this.markPending(type, id);
     const mode = this.repo.compression;
-    if (data.length <= SYNC_SEAL) {
-      return this.addSealed(type, id, data.length, sealBlob(this.repo.key, type, data, mode));
-    }
     // Larger than SYNC_SEAL, so past seal.ts's minimum: compressed unless that does not shrink it.
     let payload: Buffer = data;
     let uncompressed: number | undefined;
@@ -118,6 +128,24 @@ export class BlobWriter {
       sealed: this.repo.key.encrypt(payload),
       uncompressed,
     });
+  }
+
+  /**
+   * Like save(), but compresses and encrypts on this thread, at once, into a buffer reused
+   * for every blob: `data` is no longer needed when the promise resolves, and no garbage is
+   * left behind. For plaintext in a chunk worker's ring and for small blobs.
+   */
+  async sealHere(type: BlobType, data: Buffer, knownId?: string) {
+    this.throwIfFailed();
+    const id = knownId ?? sha256Hex(data);
+    if (this.has(type, id)) return { id, added: false };
+    this.markPending(type, id);
+    const capacity = sealCapacity(data.length);
+    if (this.scratch.length < capacity) this.scratch = Buffer.allocUnsafeSlow(capacity);
+    const r = sealInto(this.repo.key, type, data, this.repo.compression, this.scratch);
+    this.gcPacer.count(data.length);
+    const sealed = this.scratch.subarray(0, r.length);
+    return this.addSealed(type, id, data.length, { sealed, uncompressed: r.uncompressed });
   }
 
   /**
@@ -164,24 +192,34 @@ export class BlobWriter {
     await this.writeIndex();
   }
 
+  /**
+   * Drops the packs being filled (their staged files) when the job ends without flush():
+   * nothing refers to them. Uploads already running finish on their own.
+   */
+  async discard(): Promise<void> {
+    const open = [this.builders.data, this.builders.tree];
+    this.builders = { data: this.newBuilder('data'), tree: this.newBuilder('tree') };
+    await Promise.all(open.map((b) => b.discard()));
+  }
+
   private async finishPack(type: BlobType): Promise<void> {
     const builder = this.builders[type];
     if (builder.count === 0) return;
-    this.builders[type] = new PackBuilder(type);
+    this.builders[type] = this.newBuilder(type);
     await this.uploads.acquire();
     this.throwIfFailed();
     const pack = builder.finish(this.repo.key);
-    const upload = this.upload(pack.id, pack.parts, pack.size, pack.blobs).finally(() => {
+    const upload = this.upload(pack).finally(() => {
       this.uploads.release();
       this.inflight.delete(upload);
     });
     this.inflight.add(upload);
   }
 
-  private async upload(id: string, parts: Buffer[], size: number, blobs: PackedBlob[]) {
+  private async upload({ id, data, size, blobs }: FinishedPack) {
     try {
       const signal = this.options.signal;
-      await this.repo.backend.save({ type: 'pack', name: id }, parts, signal ? { signal } : {});
+      await this.repo.backend.save({ type: 'pack', name: id }, data, signal ? { signal } : {});
       this.stats.bytesStored += size;
       this.stats.packsWritten++;
       this.repo.index.addPack(id, blobs);

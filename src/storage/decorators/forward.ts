@@ -16,5 +16,6 @@ export function forward(b: Backend): Backend {
     remove: (h) => b.remove(h),
     list: (type, signal) => b.list(type, signal),
     close: () => b.close(),
+    ...(b.stage ? { stage: b.stage.bind(b) } : {}),
   };
 }

@@ -230,3 +230,58 @@ test('file-system errors are classified where they arise', () => {
   assert.equal(fsError(errno('EBUSY'), 'open', '/x').retryable, true);
   assert.equal(fsError(errno('EMFILE'), 'open', '/x').retryable, true);
 });
+
+test('a staged pack grows on disk, unlisted, and save() links it into its shard durably', async () => {
+  const synced: string[] = [];
+  const parts = [randomBytes(100_000), randomBytes(5), randomBytes(2 * 1024 * 1024)];
+  const whole = Buffer.concat(parts);
+  const h: Handle = { type: 'pack', name: idOf(whole) };
+  const r = await tempRepo({
+    observer: {
+      onFsync: (path, kind) => synced.push(`${kind}:${path}`),
+      async onTempWritten(tmp) {
+        synced.push('committing');
+        assert.equal((await stat(tmp)).size, whole.length);
+        await rejectsWith(r.backend.stat(h), 'NOT_FOUND');
+      },
+    },
+  });
+  try {
+    await r.backend.create();
+    const staged = r.backend.stage!('pack');
+    for (const p of parts) {
+      staged.write(p);
+      p.fill(0); // the bytes are written when write() returns
+    }
+    assert.equal(staged.size, whole.length);
+    const temps = (await readdir(join(r.path, 'data'))).filter((n) => n.startsWith('.tmp-'));
+    assert.equal(temps.length, 1);
+    assert.deepEqual(await collect(r.backend.list('pack')), []);
+    await r.backend.save(h, staged);
+    assert.deepEqual(await r.backend.load(h), whole);
+    assert.deepEqual(synced.slice(1), [
+      'committing',
+      `dir:${join(r.path, 'data', h.name.slice(0, 2))}`,
+    ]);
+    assert.ok(!(await readdir(join(r.path, 'data'))).some((n) => n.startsWith('.tmp-')));
+    // A discarded staged file leaves nothing; another backend's staged file is refused.
+    const dropped = r.backend.stage!('pack');
+    dropped.write(parts[1]!);
+    await dropped.discard();
+    assert.ok(!(await readdir(join(r.path, 'data'))).some((n) => n.startsWith('.tmp-')));
+    const other = await tempRepo();
+    try {
+      await other.backend.create();
+      const foreign = other.backend.stage!('pack');
+      await rejectsWith(
+        r.backend.save({ type: 'pack', name: idOf(parts[1]!) }, foreign),
+        'INTERNAL',
+      );
+      await foreign.discard();
+    } finally {
+      await other.dispose();
+    }
+  } finally {
+    await r.dispose();
+  }
+});

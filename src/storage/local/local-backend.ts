@@ -11,7 +11,7 @@
  * read-only, 0400; when `config` is group-readable the repository is shared with the group
  * and restic uses 0770 / 0440 instead.
  */
-import { link, mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { chmod, link, mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LifeboatError } from '../../core/errors.js';
 import { throwIfAborted } from '../abort.js';
@@ -24,13 +24,14 @@ import type {
   SaveData,
   SaveOptions,
 } from '../backend.js';
-import { saveParts } from '../backend.js';
+import { isStagedFile, saveParts, type StagedFile } from '../backend.js';
 import { ReadHandles } from './read-handles.js';
 import { checkHandle, relativePath, shardNames, TYPE_DIRS } from '../handle.js';
 import { checkRange, resolveRange, shortRead } from '../load-range.js';
 import { alreadyExistsError } from '../storage-errors.js';
 import { errnoCode, fsError } from './fs-error.js';
 import { listFiles, listShardDirs } from './list-dir.js';
+import { LocalStagedFile } from './staged-file.js';
 import { cleanupTempFiles, tempNameFor } from './temp-files.js';
 
 export { cleanupTempFiles } from './temp-files.js';
@@ -156,8 +157,39 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
     }
   }
 
-  return {
+  /** save() of a file staged here: fsync it, then link it into place like any temp file. */
+  async function saveStaged(h: Handle, staged: StagedFile, opts: SaveOptions): Promise<void> {
+    if (!(staged instanceof LocalStagedFile) || staged.owner !== backend) {
+      throw new LifeboatError('INTERNAL', `save ${h.type} ${h.name}: staged by another backend`);
+    }
+    const final = pathOf(h);
+    const dir = dirname(final);
+    let committed = false;
+    try {
+      await staged.finish();
+      observer.onFsync?.(staged.path, 'file');
+      await chmod(staged.path, (await getModes()).file).catch(() => undefined);
+      await observer.onTempWritten?.(staged.path, final);
+      throwIfAborted(opts.signal, `save ${final}`);
+      await mkdir(dir, { recursive: true, mode: (await getModes()).dir }).catch((err: unknown) => {
+        throw fsError(err, 'create directory', dir);
+      });
+      await commit(staged.path, final, opts.overwrite === true);
+      committed = true;
+    } finally {
+      if (!committed) await staged.discard();
+    }
+    await syncDir(dir);
+  }
+
+  const backend: Backend = {
     location: root,
+
+    stage(type: FileType): StagedFile {
+      const dir = type === 'config' ? root : join(root, TYPE_DIRS[type]);
+      const mode = (modes ?? PRIVATE_MODES).dir;
+      return new LocalStagedFile(backend, join(dir, tempNameFor('staged')), dir, mode);
+    },
 
     async create() {
       const m = await getModes();
@@ -180,6 +212,7 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
 
     async save(h: Handle, data: SaveData, opts: SaveOptions = {}) {
       checkHandle(h);
+      if (isStagedFile(data)) return saveStaged(h, data, opts);
       const final = pathOf(h);
       throwIfAborted(opts.signal, `save ${final}`);
       const dir = dirname(final);
@@ -283,6 +316,7 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
       await packHandles.closeAll();
     },
   };
+  return backend;
 }
 
 /** IOV_MAX on Linux: the most buffers one writev call takes. */
