@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareTrees, dirUsage, sameContent } from './fs-utils.js';
+import { compareTrees, dirUsage, readAll, sameContent } from './fs-utils.js';
 
 test('compareTrees finds changed, missing and extra files, and dirUsage counts them', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-fs-'));
@@ -38,6 +38,18 @@ test('compareTrees finds changed, missing and extra files, and dirUsage counts t
     assert.deepEqual(compareTrees(src, join(dir, 'nothing')).problems, [
       `nothing was restored at ${join(dir, 'nothing')}`,
     ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('readAll reads files and trees whole, and skips what is missing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-readall-'));
+  try {
+    mkdirSync(join(dir, 'a', 'b'), { recursive: true });
+    writeFileSync(join(dir, 'a', 'b', 'f'), Buffer.alloc(3 * 1024 * 1024 + 5, 1));
+    writeFileSync(join(dir, 'g'), 'x');
+    assert.equal(readAll([dir, join(dir, 'g'), join(dir, 'missing')]), 3 * 1024 * 1024 + 7);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { changeFiles, undoChanges, type ChangeLog } from './change-files.js';
-import { compareTrees, dirUsage, sameContent } from './fs-utils.js';
+import { compareTrees, dirUsage, readAll, sameContent } from './fs-utils.js';
 import { measure, type CommandSpec, type Measurement, type RssSource } from './measure.js';
 import type { BackupSummary, Tool, ToolName } from './tools.js';
 
@@ -142,7 +142,11 @@ function lastLine(s: string): string {
 class Runner {
   private readonly pairs = new Map<StepId, number>();
 
-  constructor(private readonly ctx: SuiteContext) {}
+  /** `source`: the suite's data, read before every run with the tool's repository. */
+  constructor(
+    private readonly ctx: SuiteContext,
+    private readonly source: string,
+  ) {}
 
   repo(tool: Tool, suite: SuiteName): string {
     return join(this.ctx.work, 'repos', `${tool.name}-${suite}`);
@@ -180,6 +184,10 @@ class Runner {
     this.pairs.set(step, pair + 1);
     const order = pair % 2 === 0 ? this.ctx.tools : [...this.ctx.tools].reverse();
     for (const [i, tool] of order.entries()) {
+      // Both tools start from a warm page cache: this machine's kernel evicts file pages left
+      // untouched for a few seconds (DAMON pageout), so whichever tool ran first read its input
+      // from disk (a stream backup 6.5 s warm, 16-29 s cold), and the pair measured the order.
+      readAll([this.source, this.repo(tool, STEPS[step].suite)]);
       // Before building the command: it may read state beforeRun sets (the profile dir).
       this.ctx.beforeRun?.(step, pair, tool.name);
       const spec = command(tool);
@@ -227,7 +235,7 @@ function expectChanged(changed: number, fresh: number): After {
 }
 
 export async function runTreeSuite(ctx: SuiteContext, tree: string): Promise<void> {
-  const r = new Runner(ctx);
+  const r = new Runner(ctx, tree);
   // Restored trees are kept until the suite ends, each in a directory of its own. Deleting
   // one right before the other tool restores made that restore pay for the deletion: on ext4
   // without a journal (as here), creating a file skips every inode freed in the last minute
@@ -302,7 +310,7 @@ export async function runStreamSuite(
   stream: string,
   filename: string,
 ): Promise<void> {
-  const r = new Runner(ctx);
+  const r = new Runner(ctx, stream);
   const bytes = statSync(stream).size;
   const out = join(ctx.work, 'dump.out');
   for (let rep = 0; rep < ctx.reps; rep++) {

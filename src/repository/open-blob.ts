@@ -8,8 +8,9 @@ import { LifeboatError } from '../core/errors.js';
 import { plaintextLength, type BlobLocation } from './blob.js';
 import { MAX_CHUNK } from './chunker/chunker.js';
 import type { MasterKey } from './crypto/master-key.js';
+import { GcPacer } from './gc-pacer.js';
 import { sha256Hex } from './ids.js';
-import { zstdDecompress, zstdDecompressSync } from './zstd.js';
+import { zstdDecompress, zstdDecompressInto, zstdDecompressSync } from './zstd.js';
 
 /** A directory of ~300,000 entries; larger tree blobs are treated as damage. */
 const MAX_TREE_BLOB = 64 * 1024 * 1024;
@@ -21,9 +22,16 @@ function where(loc: BlobLocation): string {
   return `${loc.type} blob ${loc.id} in pack ${loc.packId}`;
 }
 
-function decrypt(key: MasterKey, loc: BlobLocation, raw: Uint8Array): Buffer {
+/**
+ * Each blob opened leaves its ciphertext, the decrypted and the decompressed buffers dead
+ * behind it, outside the V8 heap: see gc-pacer.ts.
+ */
+const gcPacer = new GcPacer(8 * 1024 * 1024);
+
+function decrypt(key: MasterKey, loc: BlobLocation, raw: Uint8Array, inPlace = false): Buffer {
+  gcPacer.count(raw.length);
   try {
-    return key.decrypt(raw);
+    return inPlace && Buffer.isBuffer(raw) ? key.decryptInPlace(raw) : key.decrypt(raw);
   } catch (cause) {
     throw new LifeboatError('INTEGRITY', `${where(loc)}: ciphertext verification failed`, {
       cause,
@@ -46,12 +54,17 @@ function verified(loc: BlobLocation, plain: Buffer): Buffer {
   return plain;
 }
 
+/**
+ * `inPlace`: `raw` is the caller's own and used once, so it is decrypted where it lies (one
+ * buffer less per blob).
+ */
 export async function openBlob(
   key: MasterKey,
   loc: BlobLocation,
   raw: Uint8Array,
+  inPlace = false,
 ): Promise<Buffer> {
-  const plain = decrypt(key, loc, raw);
+  const plain = decrypt(key, loc, raw, inPlace);
   const n = loc.uncompressedLength;
   if (n === undefined) return verified(loc, plain);
   return verified(
@@ -67,4 +80,31 @@ export function openBlobSync(key: MasterKey, loc: BlobLocation, raw: Uint8Array)
   const n = loc.uncompressedLength;
   if (n === undefined) return verified(loc, plain);
   return verified(loc, zstdDecompressSync(plain, n, where(loc), limitOf(loc)));
+}
+
+/**
+ * openBlobSync() that allocates nothing: `raw` is decrypted where it lies (its ciphertext is
+ * gone afterwards) and a compressed blob is decompressed into `out`, which grows to the largest
+ * blob seen. Returns a view of `raw` or of `out.buffer`, valid until the next call with them.
+ */
+export function openBlobInPlace(
+  key: MasterKey,
+  loc: BlobLocation,
+  raw: Buffer,
+  out: { buffer: Buffer },
+): Buffer {
+  gcPacer.count(raw.length);
+  let plain: Buffer;
+  try {
+    plain = key.decryptInPlace(raw);
+  } catch (cause) {
+    throw new LifeboatError('INTEGRITY', `${where(loc)}: ciphertext verification failed`, {
+      cause,
+      details: { packId: loc.packId, blobId: loc.id },
+    });
+  }
+  const n = loc.uncompressedLength;
+  if (n === undefined) return verified(loc, plain);
+  if (n <= limitOf(loc) && out.buffer.length < n) out.buffer = Buffer.allocUnsafeSlow(n);
+  return verified(loc, zstdDecompressInto(out.buffer, plain, n, where(loc), limitOf(loc)));
 }

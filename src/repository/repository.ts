@@ -115,7 +115,7 @@ export class Repository {
 
   async loadBlobAt(loc: BlobLocation, signal?: AbortSignal): Promise<Buffer> {
     const raw = await this.loadPackRange(loc, loc.offset, loc.length, signal);
-    return this.openBlob(loc, raw);
+    return openBlob(this.key, loc, raw, true); // raw was read for this call alone
   }
 
   /**

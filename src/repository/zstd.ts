@@ -35,7 +35,7 @@ function pooled(): ZstdBinding {
 
 // The package's native binding, for compressing into a caller's buffer (its Compressor class
 // allocates the output). A CommonJS module whose exports ESM cannot see by name.
-const { CCtx, compressBound } = createRequire(import.meta.url)(
+const { CCtx, DCtx, compressBound } = createRequire(import.meta.url)(
   'zstd-napi/binding.js',
 ) as typeof ZstdNapiBinding;
 type CCtx = ZstdNapiBinding.CCtx;
@@ -127,6 +127,33 @@ export function zstdDecompressSync(
     throw corrupt(what, 'zstd data is corrupt', cause);
   }
   return checkedOutput(out, expected, what);
+}
+
+let dctx: ZstdNapiBinding.DCtx | undefined;
+
+/**
+ * Decompresses a frame of exactly `expected` bytes into `dst` (at least that long) on the
+ * calling thread and returns the view of `dst` it filled. A frame that would produce more
+ * fails inside zstd, which never writes past `expected`; one that produces less fails here.
+ */
+export function zstdDecompressInto(
+  dst: Buffer,
+  data: Uint8Array,
+  expected: number,
+  what = 'blob',
+  limit = MAX_DECODED,
+): Buffer {
+  if (expected > limit) {
+    throw corrupt(what, `claims ${expected} bytes uncompressed, more than ${limit}`);
+  }
+  let n: number;
+  try {
+    dctx ??= new DCtx();
+    n = dctx.decompress(dst.subarray(0, expected), data);
+  } catch (cause) {
+    throw corrupt(what, 'zstd data is corrupt', cause);
+  }
+  return checkedOutput(dst.subarray(0, n), expected, what);
 }
 
 function corrupt(what: string, message: string, cause?: unknown): LifeboatError {

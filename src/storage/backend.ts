@@ -47,6 +47,11 @@ export interface LoadRange {
   offset: number;
   /** Bytes to read; undefined or 0 means "to the end". */
   length?: number;
+  /**
+   * A buffer to read into, of at least `length` bytes: load() then returns a view of it
+   * instead of a new buffer (a reader that loads many packs reuses one). Backends may ignore it.
+   */
+  into?: Buffer;
 }
 
 const STAGED = Symbol('staged file');

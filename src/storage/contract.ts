@@ -115,6 +115,10 @@ export function backendContract(name: string, make: () => Promise<BackendFixture
         assert.deepEqual(await b.load(h, { offset: 4000 }), data.subarray(4000));
         assert.deepEqual(await b.load(h, { offset: 10, length: 0 }), data.subarray(10));
         assert.deepEqual(await b.load(h, { offset: 4090, length: 6 }), data.subarray(4090));
+        // A buffer to read into (large enough, or not) changes nothing about the result.
+        const into = Buffer.alloc(100);
+        assert.deepEqual(await b.load(h, { offset: 7, length: 60, into }), data.subarray(7, 67));
+        assert.deepEqual(await b.load(h, { offset: 7, length: 200, into }), data.subarray(7, 207));
         assert.equal((await b.load(h, { offset: 4096 })).length, 0);
         await rejectsWith(b.load(h, { offset: 4096, length: 1 }), 'INTEGRITY');
         await rejectsWith(b.load(h, { offset: 4090, length: 7 }), 'INTEGRITY');

@@ -184,6 +184,37 @@ export class MasterKey {
     return tail.length === 0 ? plaintext : Buffer.concat([plaintext, tail]);
   }
 
+  /**
+   * decrypt() without a new buffer: verifies the MAC, then decrypts `data` where it lies and
+   * returns the plaintext as a view of it (the ciphertext is gone afterwards).
+   */
+  decryptInPlace(data: Buffer): Buffer {
+    if (data.length < CIPHERTEXT_OVERHEAD) {
+      throw new LifeboatError(
+        'INTEGRITY',
+        `ciphertext too short: ${data.length} bytes, at least ${CIPHERTEXT_OVERHEAD} needed`,
+      );
+    }
+    const iv = data.subarray(0, IV_SIZE);
+    const end = data.length - MAC_SIZE;
+    if (
+      !sodium.crypto_onetimeauth_verify(
+        data.subarray(end),
+        data.subarray(IV_SIZE, end),
+        this.polyKey(iv),
+      )
+    ) {
+      throw new LifeboatError('INTEGRITY', 'ciphertext verification failed (MAC mismatch)');
+    }
+    const decipher = createDecipheriv('aes-256-ctr', this.encryptKey, iv);
+    for (let at = IV_SIZE; at < end; at += ENCRYPT_PIECE) {
+      const stop = Math.min(at + ENCRYPT_PIECE, end);
+      data.set(decipher.update(data.subarray(at, stop)), at);
+    }
+    decipher.final();
+    return data.subarray(IV_SIZE, end);
+  }
+
   /** The Poly1305 one-time key for one IV: r ‖ AES-128(k, IV) (design doc, "MAC"). */
   private polyKey(iv: Uint8Array): Buffer {
     const key = Buffer.allocUnsafe(MAC_KEY_SIZE * 2);

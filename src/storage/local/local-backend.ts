@@ -237,8 +237,12 @@ export function createLocalBackend(path: string, options: LocalBackendOptions = 
       throwIfAborted(signal, `load ${path}`);
       const read = async (fh: FileHandle) => {
         const length = r.length ?? resolveRange(r, (await fh.stat()).size, path).length;
-        // One allocation, filled in place by positioned reads (normally a single one).
-        const buf = Buffer.allocUnsafe(length);
+        // One buffer (the caller's when it fits), filled in place by positioned reads
+        // (normally a single one).
+        const buf =
+          range?.into && range.into.length >= length
+            ? range.into.subarray(0, length)
+            : Buffer.allocUnsafe(length);
         let got = 0;
         while (got < length) {
           const { bytesRead } = await fh.read(buf, got, length - got, r.offset + got);
