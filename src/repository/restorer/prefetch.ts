@@ -3,6 +3,8 @@
  * (decryption and decompression overlap). Each buffer is released as soon as it is yielded,
  * so memory stays at `ahead` blobs whatever the file size.
  */
+import type { BlobLocation } from '../blob.js';
+import { openBlobInPlace } from '../open-blob.js';
 import type { Repository } from '../repository.js';
 
 export async function* prefetchBlobs(
@@ -27,5 +29,41 @@ export async function* prefetchBlobs(
     const buf = await queue.shift()!;
     fill();
     yield buf;
+  }
+}
+
+/**
+ * prefetchBlobs() for a consumer that is done with each buffer by the time it asks for the
+ * one after next (the restorer keeps one write in flight): only the reads run ahead; each
+ * blob is opened when its turn comes, in place and into one of two buffers used in turn for
+ * the whole file (open-blob.ts, openBlobInPlace), so a large file's restore allocates no
+ * buffer per blob but its read.
+ */
+export async function* prefetchBlobsReused(
+  repo: Repository,
+  ids: readonly string[],
+  ahead: number,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
+  const queue: Promise<{ loc: BlobLocation; raw: Buffer }>[] = [];
+  const outs = [{ buffer: Buffer.alloc(0) }, { buffer: Buffer.alloc(0) }];
+  let turn = 0;
+  let next = 0;
+  const fill = () => {
+    while (next < ids.length && queue.length < ahead) {
+      const loc = repo.locate('data', ids[next++]!);
+      const load = repo.loadPackRange(loc, loc.offset, loc.length, signal).then((raw) => ({
+        loc,
+        raw,
+      }));
+      load.catch(() => undefined); // thrown when its turn comes (see prefetchBlobs)
+      queue.push(load);
+    }
+  };
+  fill();
+  while (queue.length > 0) {
+    const { loc, raw } = await queue.shift()!;
+    fill();
+    yield openBlobInPlace(repo.key, loc, raw, outs[turn++ % 2]!);
   }
 }

@@ -22,7 +22,7 @@ import type { TreeNode } from '../tree/node.js';
 import { decodeTree } from '../tree/tree-json.js';
 import { FileWriter } from './file-writer.js';
 import { planRanges } from './load-batch.js';
-import { prefetchBlobs } from './prefetch.js';
+import { prefetchBlobsReused } from './prefetch.js';
 import { compileIncludes, type IncludeMatcher } from './include.js';
 
 export interface RestoreOptions {
@@ -285,16 +285,26 @@ class Restorer {
       throw inTheWay(path, err);
     });
     try {
-      for await (const buf of prefetchBlobs(
-        this.repo,
-        node.content ?? [],
-        PREFETCH,
-        this.options.signal,
-      )) {
-        await fh.write(buf);
-        this.stats.bytes += buf.length;
-        this.reportProgress(path);
+      // One write in flight while the next blob is opened; prefetchBlobsReused keeps a
+      // buffer valid until the one after next is asked for.
+      let writing: Promise<unknown> | undefined;
+      try {
+        for await (const buf of prefetchBlobsReused(
+          this.repo,
+          node.content ?? [],
+          PREFETCH,
+          this.options.signal,
+        )) {
+          await writing;
+          writing = fh.write(buf);
+          writing.catch(() => undefined); // awaited below, or the file fails anyway
+          this.stats.bytes += buf.length;
+          this.reportProgress(path);
+        }
+      } finally {
+        await writing?.catch(() => undefined);
       }
+      await writing;
     } finally {
       await fh.close();
     }
