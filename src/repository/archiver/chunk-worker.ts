@@ -171,56 +171,29 @@ class SealError extends Error {}
 function emit(job: number, chunk: Buffer, end?: JobEnd): void {
   const length = chunk.length;
   const id = createHash('sha256').update(chunk).digest('hex');
-  if (seal && !seal.known.mayHave(id) && (length < SEAL_ALWAYS_BELOW || mainIsBusy())) {
+  const sealHere =
+    seal !== undefined && !seal.known.mayHave(id) && (length < SEAL_ALWAYS_BELOW || mainIsBusy());
+  let offset: number;
+  let size = length;
+  let uncompressed: number | undefined;
+  if (sealHere) {
     const capacity = sealCapacity(length);
-    const offset = ring.reserve(capacity, flush);
-    let r;
+    offset = ring.reserve(capacity, flush);
     try {
-      r = sealInto(
-        seal.key,
-        'data',
-        chunk,
-        seal.compression,
-        ring.bytes.subarray(offset, offset + capacity),
-      );
+      const dst = ring.bytes.subarray(offset, offset + capacity);
+      ({ length: size, uncompressed } = sealInto(seal.key, 'data', chunk, seal.compression, dst));
     } catch (err) {
       flush();
-      port.postMessage({
-        t: 'fatal',
-        message: `sealing a chunk failed: ${String(err)}`,
-      } satisfies ToMain);
-      throw new SealError(String(err));
+      const message = `sealing a chunk failed: ${String(err)}`;
+      port.postMessage({ t: 'fatal', message } satisfies ToMain);
+      throw new SealError(message);
     }
-    const ringEnd = ring.commit(r.length);
     gcPacer.count(length);
-    post({
-      t: 'chunk',
-      job,
-      id,
-      length,
-      offset,
-      size: r.length,
-      ringEnd,
-      sealed: true,
-      uncompressed: r.uncompressed,
-      end,
-    });
-    return;
+  } else {
+    offset = ring.reserve(length, flush);
+    chunk.copy(ring.bytes, offset);
   }
-  const offset = ring.reserve(length, flush);
-  chunk.copy(ring.bytes, offset);
-  const ringEnd = ring.commit(length);
-  plaintextEnds.push(ringEnd);
-  post({
-    t: 'chunk',
-    job,
-    id,
-    length,
-    offset,
-    size: length,
-    ringEnd,
-    sealed: false,
-    uncompressed: undefined,
-    end,
-  });
+  const ringEnd = ring.commit(size);
+  if (!sealHere) plaintextEnds.push(ringEnd);
+  post({ t: 'chunk', job, id, length, offset, size, ringEnd, sealed: sealHere, uncompressed, end });
 }

@@ -166,20 +166,9 @@ export class MasterKey {
 
   /** Verifies the MAC (constant time) and only then decrypts. Throws INTEGRITY on failure. */
   decrypt(data: Uint8Array): Buffer {
-    if (data.length < CIPHERTEXT_OVERHEAD) {
-      throw new LifeboatError(
-        'INTEGRITY',
-        `ciphertext too short: ${data.length} bytes, at least ${CIPHERTEXT_OVERHEAD} needed`,
-      );
-    }
-    const iv = data.subarray(0, IV_SIZE);
-    const ct = data.subarray(IV_SIZE, data.length - MAC_SIZE);
-    const mac = data.subarray(data.length - MAC_SIZE);
-    if (!sodium.crypto_onetimeauth_verify(mac, ct, this.polyKey(iv))) {
-      throw new LifeboatError('INTEGRITY', 'ciphertext verification failed (MAC mismatch)');
-    }
+    const { iv, end } = this.verifyMac(data);
     const decipher = createDecipheriv('aes-256-ctr', this.encryptKey, iv);
-    const plaintext = decipher.update(ct);
+    const plaintext = decipher.update(data.subarray(IV_SIZE, end));
     const tail = decipher.final();
     return tail.length === 0 ? plaintext : Buffer.concat([plaintext, tail]);
   }
@@ -189,6 +178,18 @@ export class MasterKey {
    * returns the plaintext as a view of it (the ciphertext is gone afterwards).
    */
   decryptInPlace(data: Buffer): Buffer {
+    const { iv, end } = this.verifyMac(data);
+    const decipher = createDecipheriv('aes-256-ctr', this.encryptKey, iv);
+    for (let at = IV_SIZE; at < end; at += ENCRYPT_PIECE) {
+      const stop = Math.min(at + ENCRYPT_PIECE, end);
+      data.set(decipher.update(data.subarray(at, stop)), at);
+    }
+    decipher.final();
+    return data.subarray(IV_SIZE, end);
+  }
+
+  /** Checks `IV ‖ ciphertext ‖ MAC`; returns the IV and where the ciphertext ends. */
+  private verifyMac(data: Uint8Array): { iv: Uint8Array; end: number } {
     if (data.length < CIPHERTEXT_OVERHEAD) {
       throw new LifeboatError(
         'INTEGRITY',
@@ -197,22 +198,11 @@ export class MasterKey {
     }
     const iv = data.subarray(0, IV_SIZE);
     const end = data.length - MAC_SIZE;
-    if (
-      !sodium.crypto_onetimeauth_verify(
-        data.subarray(end),
-        data.subarray(IV_SIZE, end),
-        this.polyKey(iv),
-      )
-    ) {
+    const mac = data.subarray(end);
+    if (!sodium.crypto_onetimeauth_verify(mac, data.subarray(IV_SIZE, end), this.polyKey(iv))) {
       throw new LifeboatError('INTEGRITY', 'ciphertext verification failed (MAC mismatch)');
     }
-    const decipher = createDecipheriv('aes-256-ctr', this.encryptKey, iv);
-    for (let at = IV_SIZE; at < end; at += ENCRYPT_PIECE) {
-      const stop = Math.min(at + ENCRYPT_PIECE, end);
-      data.set(decipher.update(data.subarray(at, stop)), at);
-    }
-    decipher.final();
-    return data.subarray(IV_SIZE, end);
+    return { iv, end };
   }
 
   /** The Poly1305 one-time key for one IV: r ‖ AES-128(k, IV) (design doc, "MAC"). */
