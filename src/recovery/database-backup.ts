@@ -3,6 +3,7 @@
  * files of one snapshot (tags service=<name>, kind=<engine>); a restore hands them back, in
  * the order they were produced, to the engine's restore target.
  */
+import { favourSpeedOverMemory } from './favour-speed.js';
 import { LifeboatError } from '../core/errors.js';
 import type { Progress } from '../core/ports.js';
 import { prime, type Primed } from '../core/concurrency.js';
@@ -42,6 +43,7 @@ export async function backupDatabase(
   parts: readonly BackupPart[] | Promise<readonly BackupPart[]>,
   options: DatabaseJobOptions = {},
 ): Promise<BackupResult> {
+  favourSpeedOverMemory();
   const { signal } = options;
   const listed = await parts;
   // The first parts' dump tools start now: connecting, locking tables and reading the catalog
@@ -79,6 +81,7 @@ export async function restoreDatabase(
   snapshotRef: string,
   options: DatabaseJobOptions = {},
 ): Promise<DatabaseRestoreResult> {
+  favourSpeedOverMemory();
   const started = Date.now();
   const { signal } = options;
   // The index loads while the snapshot is found and the target server inspected.

@@ -3,6 +3,7 @@
  * one snapshot (`/base.tar`, tags service=<name>, kind=postgres-base, and the WAL range it
  * needs), with no copy on local disk. Restorable alone only together with the WAL archive.
  */
+import { favourSpeedOverMemory } from '../favour-speed.js';
 import { streamBaseBackup } from '../../engines/postgres/basebackup.js';
 import { formatLsn } from '../../engines/postgres/wal-names.js';
 import type { PlanService, PostgresSource } from '../../plan/plan.js';
@@ -18,6 +19,7 @@ export async function backupBase(
   password: string | undefined,
   options: DatabaseJobOptions = {},
 ): Promise<BackupResult> {
+  favourSpeedOverMemory();
   const { signal } = options;
   const base = streamBaseBackup(pgConnectionOf(service.source, password), {
     label: `lifeboat ${service.name}`,

@@ -5,6 +5,7 @@
  * repository (in parallel, one process) into the spool its restore_command waits on; then
  * wait until it has promoted and accepts connections.
  */
+import { favourSpeedOverMemory } from '../favour-speed.js';
 import { chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LifeboatError } from '../../core/errors.js';
@@ -78,6 +79,7 @@ export async function restorePitr(
   service: string,
   req: PitrRequest,
 ): Promise<PitrResult> {
+  favourSpeedOverMemory();
   const started = Date.now();
   const { signal } = req;
   const step = req.onStep ?? (() => undefined);
