@@ -28,6 +28,7 @@ function where(loc: BlobLocation): string {
  */
 const gcPacer = new GcPacer(8 * 1024 * 1024);
 
+/** `inPlace` (for a Buffer the caller owns): decrypted where it lies, no new buffer. */
 function decrypt(key: MasterKey, loc: BlobLocation, raw: Uint8Array, inPlace = false): Buffer {
   gcPacer.count(raw.length);
   try {
@@ -93,16 +94,7 @@ export function openBlobInPlace(
   raw: Buffer,
   out: { buffer: Buffer },
 ): Buffer {
-  gcPacer.count(raw.length);
-  let plain: Buffer;
-  try {
-    plain = key.decryptInPlace(raw);
-  } catch (cause) {
-    throw new LifeboatError('INTEGRITY', `${where(loc)}: ciphertext verification failed`, {
-      cause,
-      details: { packId: loc.packId, blobId: loc.id },
-    });
-  }
+  const plain = decrypt(key, loc, raw, true);
   const n = loc.uncompressedLength;
   if (n === undefined) return verified(loc, plain);
   if (n <= limitOf(loc) && out.buffer.length < n) out.buffer = Buffer.allocUnsafeSlow(n);

@@ -48,12 +48,8 @@ export class RingWriter {
     return this.head - this.releasedPosition();
   }
 
-  /** The virtual end of the last committed record. */
-  get position(): number {
-    return this.head;
-  }
-
-  private releasedPosition(): number {
+  /** The virtual position up to which the main thread has released records. */
+  releasedPosition(): number {
     return Number(Atomics.load(this.released, 0));
   }
 

@@ -153,7 +153,7 @@ const plaintextEnds: number[] = [];
 
 /** True while the main thread still has plaintext of this worker's to store. */
 function mainIsBusy(): boolean {
-  const released = ring.position - ring.unreleased;
+  const released = ring.releasedPosition();
   while (plaintextEnds.length > 0 && plaintextEnds[0]! <= released) plaintextEnds.shift();
   return plaintextEnds.length > 0;
 }

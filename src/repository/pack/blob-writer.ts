@@ -102,10 +102,10 @@ export class BlobWriter {
     data: Buffer,
     knownId?: string,
   ): Promise<{ id: string; added: boolean }> {
+    if (data.length <= SYNC_SEAL) return this.sealHere(type, data, knownId);
     this.throwIfFailed();
     const id = knownId ?? sha256Hex(data);
     if (this.has(type, id)) return { id, added: false };
-    if (data.length <= SYNC_SEAL) return this.sealHere(type, data, id);
     this.markPending(type, id);
     const mode = this.repo.compression;
     // Larger than SYNC_SEAL, so past seal.ts's minimum: compressed unless that does not shrink it.

@@ -284,28 +284,25 @@ class Restorer {
     const fh = await open(path, 'wx', 0o600).catch((err: unknown) => {
       throw inTheWay(path, err);
     });
+    // One write in flight while the next blob is opened; prefetchBlobsReused keeps a buffer
+    // valid until the one after next is asked for.
+    let writing: Promise<unknown> | undefined;
     try {
-      // One write in flight while the next blob is opened; prefetchBlobsReused keeps a
-      // buffer valid until the one after next is asked for.
-      let writing: Promise<unknown> | undefined;
-      try {
-        for await (const buf of prefetchBlobsReused(
-          this.repo,
-          node.content ?? [],
-          PREFETCH,
-          this.options.signal,
-        )) {
-          await writing;
-          writing = fh.write(buf);
-          writing.catch(() => undefined); // awaited below, or the file fails anyway
-          this.stats.bytes += buf.length;
-          this.reportProgress(path);
-        }
-      } finally {
-        await writing?.catch(() => undefined);
+      for await (const buf of prefetchBlobsReused(
+        this.repo,
+        node.content ?? [],
+        PREFETCH,
+        this.options.signal,
+      )) {
+        await writing;
+        writing = fh.write(buf);
+        writing.catch(() => undefined); // awaited next turn, or below when the file fails
+        this.stats.bytes += buf.length;
+        this.reportProgress(path);
       }
       await writing;
     } finally {
+      await writing?.catch(() => undefined);
       await fh.close();
     }
     await applyMetadata(path, node, { owner: this.owner });
