@@ -10,9 +10,13 @@ import type { Plan, PlanService } from '../plan/plan.js';
 import type { Repository } from '../repository/repository.js';
 import type { CliContext } from './context.js';
 
+/** The plan file a command uses: --plan, else LIFEBOAT_PLAN, else ./lifeboat.yaml if present. */
+export function planFileFrom(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  return flag ?? env.LIFEBOAT_PLAN ?? (existsSync('lifeboat.yaml') ? 'lifeboat.yaml' : undefined);
+}
+
 export function planFileOf(ctx: CliContext, flag: string | undefined): string {
-  const file =
-    flag ?? ctx.env.LIFEBOAT_PLAN ?? (existsSync('lifeboat.yaml') ? 'lifeboat.yaml' : undefined);
+  const file = planFileFrom(flag, ctx.env);
   if (!file) {
     throw new LifeboatError(
       'INVALID_ARGUMENT',
@@ -29,7 +33,7 @@ export async function loadServicePlan(
 ): Promise<{ plan: Plan; service: PlanService }> {
   // Loaded on demand: the plan parser (zod, yaml) costs ~20 MB and ~200 ms at startup.
   const { loadPlan } = await import('../plan/load-plan.js');
-  const { selectServices } = await import('../recovery/backup-service.js');
+  const { selectServices } = await import('../plan/select-services.js');
   const plan = await loadPlan(planFileOf(ctx, flag));
   const [service] = selectServices(plan, [name]);
   return { plan, service: service! };

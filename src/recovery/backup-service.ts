@@ -2,7 +2,6 @@
  * Backs up the services of a plan: each into its repository, tagged with the service name
  * and the kind of source, so snapshots can be found per service later (restore, drills).
  */
-import { LifeboatError } from '../core/errors.js';
 import type { Progress } from '../core/ports.js';
 import type { Plan, PlanService } from '../plan/plan.js';
 import { resolveSecret } from '../plan/secrets.js';
@@ -14,22 +13,6 @@ import { withServiceRepository, type ServiceRepositoryOptions } from './service-
 export interface ServiceBackupOptions extends ServiceRepositoryOptions {
   progress?: Progress;
   signal?: AbortSignal;
-}
-
-/** Picks the services to run: the named ones (checked), or all, in dependency order. */
-export function selectServices(plan: Plan, names: readonly string[]): PlanService[] {
-  for (const n of names) {
-    if (!(n in plan.services)) {
-      const known = Object.keys(plan.services).join(', ');
-      throw new LifeboatError(
-        'INVALID_ARGUMENT',
-        `no service "${n}" in the plan (known: ${known})`,
-      );
-    }
-  }
-  return plan.serviceOrder
-    .filter((n) => names.length === 0 || names.includes(n))
-    .map((n) => plan.services[n]!);
 }
 
 export async function backupService(

@@ -103,7 +103,8 @@ Exit codes: 0 ok, 3 snapshot written but some files could not be read, 1 failure
 async function backupPlan(ctx: CliContext, planFile: string, names: string[]) {
   // Loaded on demand: the plan parser (zod, yaml) costs ~20 MB and ~200 ms at startup.
   const { loadPlan } = await import('../../plan/load-plan.js');
-  const { backupService, selectServices } = await import('../../recovery/backup-service.js');
+  const { backupService } = await import('../../recovery/backup-service.js');
+  const { selectServices } = await import('../../plan/select-services.js');
   const plan = await loadPlan(planFile);
   let exit = 0;
   for (const service of selectServices(plan, names)) {

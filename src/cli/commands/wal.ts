@@ -5,8 +5,11 @@ import { withRepository } from '../context.js';
 import type { Repository } from '../../repository/repository.js';
 import { NAME_PATTERN } from '../../core/identifiers.js';
 import type { CliContext } from '../context.js';
-import { loadServicePlan, withServiceRepo } from '../service-context.js';
+import { loadServicePlan, planFileOf, withServiceRepo } from '../service-context.js';
+import { alreadyArchivedLine } from '../wal-push-fast.js';
 import { formatBytes } from '../output.js';
+import type { WalPushResult } from '../../recovery/wal/wal-push.js';
+import { basename } from 'node:path';
 
 interface PlanFlag {
   plan?: string;
@@ -23,6 +26,7 @@ export const registerWal: Register = (program, wrap) => {
     .argument('<service>', 'the PostgreSQL service of the plan')
     .argument('<file>', 'the WAL file: %p in archive_command')
     .option('--plan <file>', 'the plan (default $LIFEBOAT_PLAN or ./lifeboat.yaml)')
+    .option('--no-ahead', 'store only this file, not the others PostgreSQL has ready')
     .addHelpText(
       'after',
       `
@@ -33,32 +37,80 @@ In postgresql.conf:
 or, without reading the plan for every segment (faster):
   archive_command = 'LIFEBOAT_PASSWORD_FILE=/etc/lifeboat/pw lifeboat -r /srv/backup wal push db %p'
 Exit 0 once the file is durably stored, or when the same bytes are already archived; any
-failure, or different bytes under the same name, exits non-zero so PostgreSQL retries.`,
+failure, or different bytes under the same name, exits non-zero so PostgreSQL retries.
+
+Files PostgreSQL has marked ready beside it (pg_wal/archive_status/*.ready, at most 8) are
+stored in the same run, and marked as stored (their SHA-256, in $TMPDIR/lifeboat-wal-<uid>/):
+when the archiver asks for one of them, the call checks the mark and exits at once. This
+keeps the archive from falling behind and spares a base backup a second wait at its end.`,
     )
     .action(
       wrap(async (ctx, name, file, flags) => {
-        const planFlag = (flags as PlanFlag).plan;
-        const { pushWalFile } = await import('../../recovery/wal/wal-push.js');
-        const push = (repo: Repository, service: string) =>
-          pushWalFile(repo, service, file as string, { signal: ctx.signal });
-        let r;
-        if (planFlag === undefined && (ctx.globals.repo ?? ctx.env.LIFEBOAT_REPOSITORY)) {
+        const { plan: planFlag, ahead } = flags as PlanFlag & { ahead: boolean };
+        const { pushWalFile, pushAhead, readWalFile } =
+          await import('../../recovery/wal/wal-push.js');
+        const { aheadSpool, markSource, takeMark } =
+          await import('../../recovery/wal/wal-ahead.js');
+        const { SnapshotCache } = await import('../../recovery/wal/wal-catalog.js');
+        const repoFlag = ctx.globals.repo ?? ctx.env.LIFEBOAT_REPOSITORY;
+        const service = name as string;
+        const path = file as string;
+        let where: { plan: string } | { repo: string };
+        let withRepo: <T>(fn: (repo: Repository) => Promise<T>) => Promise<T>;
+        if (planFlag === undefined && repoFlag) {
           // Repository mode skips loading the plan (~0.2 s per segment with the YAML parser).
-          if (!NAME_PATTERN.test(name as string)) {
-            throw new LifeboatError('INVALID_ARGUMENT', `"${String(name)}" is not a service name`);
+          if (!NAME_PATTERN.test(service)) {
+            throw new LifeboatError('INVALID_ARGUMENT', `"${service}" is not a service name`);
           }
-          r = await withRepository(ctx, (repo) => push(repo, name as string));
+          where = { repo: repoFlag };
+          withRepo = (fn) => withRepository(ctx, fn);
         } else {
-          const { plan, service } = await physicalService(ctx, planFlag, name as string);
-          r = await withServiceRepo(ctx, plan, service, (repo) => push(repo, service.name));
+          const found = await physicalService(ctx, planFlag, service);
+          where = { plan: planFileOf(ctx, planFlag) };
+          withRepo = (fn) => withServiceRepo(ctx, found.plan, found.service, fn);
         }
-        const service = { name: name as string };
+        const data = await readWalFile(path);
+        const source = ahead ? await markSource(where) : undefined;
+        const spool = source === undefined ? undefined : await aheadSpool(path, service);
+        const marks = spool && source ? { spool, source } : undefined;
+        // Stored by an earlier call that found it ready (bin/lifeboat.js usually answers first).
+        const marked = marks && (await takeMark(marks.spool, marks.source, basename(path), data));
+        let r: WalPushResult;
+        if (marked) {
+          r = { name: basename(path), status: 'unchanged', snapshotId: marked, bytes: data.length };
+        } else {
+          const done = await withRepo(async (repo) => {
+            const cache = new SnapshotCache();
+            const own = await pushWalFile(repo, service, path, { data, cache, signal: ctx.signal });
+            const more = marks
+              ? await pushAhead(repo, service, path, marks, { cache, signal: ctx.signal })
+              : undefined;
+            return { own, more };
+          });
+          r = done.own;
+          for (const f of done.more?.failed ?? []) {
+            ctx.output.warn(f.name, `not pushed ahead: ${f.message}`);
+          }
+          const pushed = done.more?.pushed ?? [];
+          if (pushed.length > 0) {
+            ctx.output.text(
+              `also stored ${String(pushed.length)} file(s) PostgreSQL had ready: ${pushed.map((p) => p.name).join(', ')}`,
+            );
+            for (const p of pushed)
+              ctx.output.record('ahead', { command: 'wal push', service, ...p });
+          }
+        }
         ctx.output.text(
           r.status === 'stored'
             ? `stored ${r.name} (${formatBytes(r.bytes)}) as snapshot ${r.snapshotId.slice(0, 8)}`
-            : `${r.name} is already archived with the same content (snapshot ${r.snapshotId.slice(0, 8)})`,
+            : alreadyArchivedLine(r.name, r.snapshotId),
         );
-        ctx.output.record('summary', { command: 'wal push', service: service.name, ...r });
+        ctx.output.record('summary', {
+          command: 'wal push',
+          service,
+          ...r,
+          ...(marked ? { pushedAhead: true } : {}),
+        });
       }),
     );
 

@@ -22,6 +22,14 @@ const PARTIAL_PATTERN = /^[0-9A-F]{24}\.partial$/;
 const HISTORY_PATTERN = /^[0-9A-F]{8}\.history$/;
 const BACKUP_HISTORY_PATTERN = /^([0-9A-F]{24})\.([0-9A-F]{8})\.backup$/;
 
+/** Names PostgreSQL gives files in its WAL archive. */
+const WAL_FILE = /^(?:[0-9A-F]{24}(?:\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)$/;
+
+/** A segment, partial segment, timeline history or backup history file name. */
+export function isWalFileName(name: string): boolean {
+  return WAL_FILE.test(name);
+}
+
 function invalid(message: string): LifeboatError {
   return new LifeboatError('INVALID_ARGUMENT', message);
 }

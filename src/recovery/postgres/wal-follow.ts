@@ -13,7 +13,8 @@ import { isLifeboatError } from '../../core/errors.js';
 import type { PgConnection } from '../../engines/postgres/connection.js';
 import { startReceiveWal, type WalReceiver } from '../../engines/postgres/receivewal.js';
 import type { Repository } from '../../repository/repository.js';
-import { isWalFileName, SnapshotCache } from '../wal/wal-catalog.js';
+import { isWalFileName } from '../../engines/postgres/wal-names.js';
+import { SnapshotCache } from '../wal/wal-catalog.js';
 import { pushWalFile } from '../wal/wal-push.js';
 
 export type FollowEvent =

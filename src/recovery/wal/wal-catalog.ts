@@ -8,15 +8,9 @@
 import type { Repository } from '../../repository/repository.js';
 import { loadSnapshot, type StoredSnapshot } from '../../repository/snapshot.js';
 import { mapLimit } from '../../core/concurrency.js';
+import { isWalFileName } from '../../engines/postgres/wal-names.js';
 
 export const WAL_KIND_TAG = 'kind=wal';
-
-/** Names PostgreSQL gives files in its WAL archive. */
-const WAL_FILE = /^(?:[0-9A-F]{24}(?:\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)$/;
-
-export function isWalFileName(name: string): boolean {
-  return WAL_FILE.test(name);
-}
 
 export interface WalEntry {
   /** File name as PostgreSQL archives it (a partial keeps its ".partial" suffix). */

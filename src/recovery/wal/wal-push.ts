@@ -7,18 +7,14 @@
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { LifeboatError } from '../../core/errors.js';
+import { isWalFileName } from '../../engines/postgres/wal-names.js';
 import { backupStream } from '../../repository/backup.js';
 import { lockRepository } from '../../repository/lock.js';
 import type { Repository } from '../../repository/repository.js';
 import { openSnapshotFile } from '../../repository/snapshot-file.js';
 import type { StoredSnapshot } from '../../repository/snapshot.js';
-import {
-  isWalFileName,
-  loadWalCatalog,
-  serviceTag,
-  SnapshotCache,
-  WAL_KIND_TAG,
-} from './wal-catalog.js';
+import { loadWalCatalog, serviceTag, SnapshotCache, WAL_KIND_TAG } from './wal-catalog.js';
+import { readyFiles, writeMark } from './wal-ahead.js';
 
 export interface WalPushResult {
   readonly name: string;
@@ -52,7 +48,7 @@ export async function pushWalFile(
   }
   const { signal } = options;
   const cache = options.cache ?? new SnapshotCache();
-  const data = options.data ?? (await readWhole(path));
+  const data = options.data ?? (await readWalFile(path));
   const catalog = await loadWalCatalog(repo, service, cache, signal);
   const existing = catalog.files.get(name);
   if (existing) {
@@ -79,7 +75,48 @@ export async function pushWalFile(
   return { name, status: 'stored', snapshotId: result.snapshotId, bytes: data.length };
 }
 
-async function readWhole(path: string): Promise<Buffer> {
+export interface PushedAhead {
+  readonly pushed: WalPushResult[];
+  /** Files that could not be pushed ahead: the archiver will ask for them and see why. */
+  readonly failed: { name: string; message: string }[];
+}
+
+/**
+ * After the archiver's own file: stores the other files PostgreSQL marked ready beside it
+ * (see wal-ahead.ts) and leaves a mark for each in `marks.spool`, so the archiver's calls for them
+ * return at once. A file that fails here is only reported: it is not the one asked for.
+ */
+export async function pushAhead(
+  repo: Repository,
+  service: string,
+  walPath: string,
+  marks: { spool: string; source: string },
+  options: { cache?: SnapshotCache; signal?: AbortSignal } = {},
+): Promise<PushedAhead> {
+  const cache = options.cache ?? new SnapshotCache();
+  const pushed: WalPushResult[] = [];
+  const failed: { name: string; message: string }[] = [];
+  for (const path of await readyFiles(walPath)) {
+    options.signal?.throwIfAborted();
+    try {
+      const data = await readWalFile(path);
+      const r = await pushWalFile(repo, service, path, {
+        cache,
+        data,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      await writeMark(marks.spool, marks.source, r.name, data, r.snapshotId);
+      pushed.push(r);
+    } catch (e) {
+      if (options.signal?.aborted) throw e;
+      failed.push({ name: basename(path), message: (e as Error).message });
+    }
+  }
+  return { pushed, failed };
+}
+
+/** Reads a WAL file whole (16 MiB by default, at most 1 GiB). */
+export async function readWalFile(path: string): Promise<Buffer> {
   let fh;
   try {
     fh = await open(path, 'r');
