@@ -1,5 +1,5 @@
 /** Ids in a restic repository: lowercase hex SHA-256 (restic design: "Storage ID"). */
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 
 const ID_RE = /^[0-9a-f]{64}$/;
 
@@ -13,4 +13,9 @@ export function sha256(data: Uint8Array): Buffer {
 
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** sha256Hex() computed on the thread pool (WebCrypto's digest): the caller's thread goes on. */
+export async function sha256HexOffThread(data: Uint8Array): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
 }
