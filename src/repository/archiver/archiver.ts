@@ -287,7 +287,7 @@ export class Archiver {
       const saved = await saveHashedChunks(
         this.writer,
         this.inflight,
-        this.pool.chunkFile(path, outcome),
+        this.pool.chunkFile(path, outcome, node.size),
         (n) => {
           this.counters.bytesProcessed += n;
           this.progress.update(this.counters.state(path));
