@@ -240,16 +240,17 @@ export async function waitUntilPromoted(
         server.dataDir,
       );
     }
-    const state = await clusterState(server).catch(() => undefined);
     // pg_control copied from the base backup already says "in production" until the startup
     // process rewrites it, and a hot standby accepts connections long before replay ends; the
-    // server removes recovery.signal only when archive recovery is over, so ask for all three.
-    if (
-      state === 'in production' &&
-      !(await exists(join(server.dataDir, 'recovery.signal'))) &&
-      !(await exists(join(server.dataDir, 'standby.signal'))) &&
-      (await acceptsConnections(server))
-    ) {
+    // server removes recovery.signal only when archive recovery is over, so ask for all three,
+    // the cheap one first: the tools run only once the signal files are gone.
+    const recovering =
+      (await exists(join(server.dataDir, 'recovery.signal'))) ||
+      (await exists(join(server.dataDir, 'standby.signal')));
+    const state = recovering
+      ? 'in archive recovery'
+      : await clusterState(server).catch(() => undefined);
+    if (state === 'in production' && (await acceptsConnections(server))) {
       return recoveryFacts(await readLogSince(server.logFile, server.logOffset));
     }
     if (Date.now() > deadline) {
@@ -259,7 +260,7 @@ export async function waitUntilPromoted(
         { retryable: true, details: { dataDir: server.dataDir, pid: server.pid } },
       );
     }
-    await sleep(opts.pollMs ?? 200);
+    await sleep(opts.pollMs ?? 50);
   }
 }
 
