@@ -54,25 +54,22 @@ describe('wal push fast path', () => {
     const out = new PassThrough();
     assert.equal(await walPushFast(argv, env, out), undefined, 'no mark yet');
     const spool = (await aheadSpool(file, 'db'))!;
-    await writeMark(
-      spool,
-      (await markSource({ repo: '/srv/repo' }))!,
-      '000000010000000000000042',
-      Buffer.from('bytes of a segment'),
-      'f00d',
-    );
+    const mark = async () =>
+      writeMark(
+        spool,
+        (await markSource({ repo: '/srv/repo' }))!,
+        '000000010000000000000042',
+        Buffer.from('bytes of a segment'),
+        'f00d',
+      );
+    await mark();
     assert.equal(await walPushFast(['wal', 'push', '--no-ahead', 'db', file], env, out), undefined);
     assert.equal(
       await walPushFast(['-r', '/other', 'wal', 'push', 'db', file], env, out),
       undefined,
     );
-    await writeMark(
-      spool,
-      (await markSource({ repo: '/srv/repo' }))!,
-      '000000010000000000000042',
-      Buffer.from('bytes of a segment'),
-      'f00d',
-    );
+    // The mismatching source consumed the mark as stale.
+    await mark();
     assert.equal(await walPushFast(argv, env, out), 0);
     const record = JSON.parse((out.read() as Buffer).toString()) as Record<string, unknown>;
     assert.equal(record['snapshotId'], 'f00d');
