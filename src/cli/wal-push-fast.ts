@@ -5,7 +5,6 @@
  * ~0.5 s). It understands the plain forms of the command line only; anything else, and any
  * file without a matching mark, goes the normal way (undefined).
  */
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { NAME_PATTERN } from '../core/identifiers.js';
 import { aheadSpool, markSource, takeMark } from '../recovery/wal/wal-ahead.js';
@@ -84,15 +83,10 @@ export async function walPushFast(
   const source = await markSource(where);
   const spool = await aheadSpool(args.file, args.service);
   if (source === undefined || spool === undefined) return undefined;
-  let data: Buffer;
-  try {
-    data = await readFile(args.file);
-  } catch {
-    return undefined;
-  }
+  const taken = await takeMark(spool, source, args.file);
+  if (taken === undefined) return undefined;
   const name = basename(args.file);
-  const snapshotId = await takeMark(spool, source, name, data);
-  if (snapshotId === undefined) return undefined;
+  const { snapshotId } = taken;
   out.write(
     args.json
       ? JSON.stringify({
@@ -101,7 +95,7 @@ export async function walPushFast(
           name,
           status: 'unchanged',
           snapshotId,
-          bytes: data.length,
+          bytes: taken.bytes,
           pushedAhead: true,
           type: 'summary',
         }) + '\n'

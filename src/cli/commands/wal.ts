@@ -8,8 +8,6 @@ import type { CliContext } from '../context.js';
 import { loadServicePlan, planFileOf, withServiceRepo } from '../service-context.js';
 import { alreadyArchivedLine } from '../wal-push-fast.js';
 import { formatBytes } from '../output.js';
-import type { WalPushResult } from '../../recovery/wal/wal-push.js';
-import { basename } from 'node:path';
 
 interface PlanFlag {
   plan?: string;
@@ -49,8 +47,7 @@ keeps the archive from falling behind and spares a base backup a second wait at 
         const { plan: planFlag, ahead } = flags as PlanFlag & { ahead: boolean };
         const { pushWalFile, pushAhead, readWalFile } =
           await import('../../recovery/wal/wal-push.js');
-        const { aheadSpool, markSource, takeMark } =
-          await import('../../recovery/wal/wal-ahead.js');
+        const { aheadSpool, markSource } = await import('../../recovery/wal/wal-ahead.js');
         const { SnapshotCache } = await import('../../recovery/wal/wal-catalog.js');
         const repoFlag = ctx.globals.repo ?? ctx.env.LIFEBOAT_REPOSITORY;
         const service = name as string;
@@ -73,44 +70,33 @@ keeps the archive from falling behind and spares a base backup a second wait at 
         const source = ahead ? await markSource(where) : undefined;
         const spool = source === undefined ? undefined : await aheadSpool(path, service);
         const marks = spool && source ? { spool, source } : undefined;
-        // Stored by an earlier call that found it ready (bin/lifeboat.js usually answers first).
-        const marked = marks && (await takeMark(marks.spool, marks.source, basename(path), data));
-        let r: WalPushResult;
-        if (marked) {
-          r = { name: basename(path), status: 'unchanged', snapshotId: marked, bytes: data.length };
-        } else {
-          const done = await withRepo(async (repo) => {
-            const cache = new SnapshotCache();
-            const own = await pushWalFile(repo, service, path, { data, cache, signal: ctx.signal });
-            const more = marks
-              ? await pushAhead(repo, service, path, marks, { cache, signal: ctx.signal })
-              : undefined;
-            return { own, more };
-          });
-          r = done.own;
-          for (const f of done.more?.failed ?? []) {
-            ctx.output.warn(f.name, `not pushed ahead: ${f.message}`);
-          }
-          const pushed = done.more?.pushed ?? [];
-          if (pushed.length > 0) {
-            ctx.output.text(
-              `also stored ${String(pushed.length)} file(s) PostgreSQL had ready: ${pushed.map((p) => p.name).join(', ')}`,
-            );
-            for (const p of pushed)
-              ctx.output.record('ahead', { command: 'wal push', service, ...p });
-          }
+        // A file an earlier call stored ahead was answered by bin/lifeboat.js (wal-push-fast.ts).
+        const done = await withRepo(async (repo) => {
+          const cache = new SnapshotCache();
+          const own = await pushWalFile(repo, service, path, { data, cache, signal: ctx.signal });
+          const more = marks
+            ? await pushAhead(repo, service, path, marks, { cache, signal: ctx.signal })
+            : undefined;
+          return { own, more };
+        });
+        const r = done.own;
+        for (const f of done.more?.failed ?? []) {
+          ctx.output.warn(f.name, `not pushed ahead: ${f.message}`);
+        }
+        const pushed = done.more?.pushed ?? [];
+        if (pushed.length > 0) {
+          ctx.output.text(
+            `also stored ${String(pushed.length)} file(s) PostgreSQL had ready: ${pushed.map((p) => p.name).join(', ')}`,
+          );
+          for (const p of pushed)
+            ctx.output.record('ahead', { command: 'wal push', service, ...p });
         }
         ctx.output.text(
           r.status === 'stored'
             ? `stored ${r.name} (${formatBytes(r.bytes)}) as snapshot ${r.snapshotId.slice(0, 8)}`
             : alreadyArchivedLine(r.name, r.snapshotId),
         );
-        ctx.output.record('summary', {
-          command: 'wal push',
-          service,
-          ...r,
-          ...(marked ? { pushedAhead: true } : {}),
-        });
+        ctx.output.record('summary', { command: 'wal push', service, ...r });
       }),
     );
 

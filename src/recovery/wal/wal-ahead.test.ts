@@ -42,15 +42,22 @@ describe('wal-ahead', () => {
     const spool = (await aheadSpool(join(dir, 'pg_wal', seg(1)), 'db', dir))!;
     assert.ok(spool);
     const bytes = Buffer.from('segment bytes');
+    const files = join(dir, 'files');
+    await mkdir(files, { recursive: true });
+    // takeMark reads the WAL file itself: write `data` under `name`, then ask.
+    const take = async (source: string, name: string, data: Buffer) => {
+      await writeFile(join(files, name), data);
+      return (await takeMark(spool, source, join(files, name)))?.snapshotId;
+    };
     await writeMark(spool, 'repo:/r', seg(1), bytes, 'abc123');
-    assert.equal(await takeMark(spool, 'repo:/r', seg(1), bytes), 'abc123');
-    assert.equal(await takeMark(spool, 'repo:/r', seg(1), bytes), undefined, 'used once');
+    assert.equal(await take('repo:/r', seg(1), bytes), 'abc123');
+    assert.equal(await take('repo:/r', seg(1), bytes), undefined, 'used once');
     await writeMark(spool, 'repo:/r', seg(2), bytes, 'abc123');
-    assert.equal(await takeMark(spool, 'repo:/r', seg(2), Buffer.from('other bytes')), undefined);
-    assert.equal(await takeMark(spool, 'repo:/r', seg(2), bytes), undefined, 'a stale mark goes');
+    assert.equal(await take('repo:/r', seg(2), Buffer.from('other bytes')), undefined);
+    assert.equal(await take('repo:/r', seg(2), bytes), undefined, 'a stale mark goes');
     await writeMark(spool, 'repo:/r', seg(3), bytes, 'abc123');
-    assert.equal(await takeMark(spool, 'repo:/other', seg(3), bytes), undefined);
-    assert.equal(await takeMark(spool, 'repo:/r', 'not-wal', bytes), undefined);
+    assert.equal(await take('repo:/other', seg(3), bytes), undefined);
+    assert.equal(await take('repo:/r', 'not-wal', bytes), undefined);
     assert.deepEqual(await readdir(spool), []);
   });
 

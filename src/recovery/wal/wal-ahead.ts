@@ -17,11 +17,11 @@
  * must belong to the user and be closed to others, or they are not used. The check needs
  * none of Lifeboat's heavy modules, so the CLI makes it before loading them (cli/wal-push-fast.ts).
  */
-import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isWalFileName } from '../../engines/postgres/wal-names.js';
+import { sha256Hex } from '../../repository/ids.js';
 
 /** Files pushed ahead by one call at most (the call that finds them waits for them). */
 export const AHEAD_LIMIT = 8;
@@ -65,7 +65,7 @@ export async function aheadSpool(
   if (uid === undefined) return undefined;
   const root = join(base, `lifeboat-wal-${String(uid)}`);
   const walDir = dirname(resolve(walPath));
-  const key = createHash('sha256').update(`${walDir}\0${service}`).digest('hex').slice(0, 16);
+  const key = sha256Hex(Buffer.from(`${walDir}\0${service}`)).slice(0, 16);
   const dir = join(root, key);
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -79,36 +79,35 @@ export async function aheadSpool(
   }
 }
 
-export function sha256Of(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 /**
- * Consumes the mark for `name` if there is one: returns its snapshot id when the mark was
- * made for exactly these bytes, else undefined (and a stale mark is removed).
+ * Consumes the mark for the WAL file at `path` if there is one: returns its snapshot id and
+ * the file's size when the mark was made for exactly these bytes, else undefined (and a stale
+ * mark is removed). The file is read only when a mark exists.
  */
 export async function takeMark(
   spool: string,
   source: string,
-  name: string,
-  data: Uint8Array,
-): Promise<string | undefined> {
+  path: string,
+): Promise<{ snapshotId: string; bytes: number } | undefined> {
+  const name = basename(path);
   if (!isWalFileName(name)) return undefined;
-  const path = join(spool, name);
+  const markPath = join(spool, name);
   let mark: Partial<Mark>;
   try {
-    mark = JSON.parse(await readFile(path, 'utf8')) as Partial<Mark>;
+    mark = JSON.parse(await readFile(markPath, 'utf8')) as Partial<Mark>;
   } catch {
     return undefined;
   }
-  await unlink(path).catch(() => undefined);
+  await unlink(markPath).catch(() => undefined);
+  const data = await readFile(path).catch(() => undefined);
   const same =
+    data !== undefined &&
     mark.source === source &&
     mark.name === name &&
     mark.size === data.length &&
     typeof mark.snapshotId === 'string' &&
-    mark.sha256 === sha256Of(data);
-  return same ? mark.snapshotId : undefined;
+    mark.sha256 === sha256Hex(data);
+  return same ? { snapshotId: mark.snapshotId!, bytes: data.length } : undefined;
 }
 
 /** Records that `name` with these bytes is stored as `snapshotId` (atomically, by rename). */
@@ -119,7 +118,7 @@ export async function writeMark(
   data: Uint8Array,
   snapshotId: string,
 ): Promise<void> {
-  const mark: Mark = { source, name, size: data.length, sha256: sha256Of(data), snapshotId };
+  const mark: Mark = { source, name, size: data.length, sha256: sha256Hex(data), snapshotId };
   const temp = join(spool, `.${name}.${String(process.pid)}.tmp`);
   await writeFile(temp, JSON.stringify(mark), { mode: 0o600 });
   await rename(temp, join(spool, name));
