@@ -8,11 +8,16 @@ setFlagsFromString('--optimize-for-size');
 
 const argv = process.argv.slice(2);
 // `wal push` of a file an earlier call stored ahead of PostgreSQL's archiver is answered
-// before the CLI loads (dist/src/cli/wal-push-fast.js): ~0.1 s instead of ~0.5 s.
-const fast =
-  argv.includes('wal') && argv.includes('push')
-    ? await (await import('../dist/src/cli/wal-push-fast.js')).walPushFast(argv, process.env)
-    : undefined;
+// before the CLI loads (dist/src/cli/wal-push-fast.js): ~0.1 s instead of ~0.5 s. Anything
+// unexpected there (even an error) means the full command runs instead.
+let fast;
+if (argv.includes('wal') && argv.includes('push')) {
+  try {
+    fast = await (await import('../dist/src/cli/wal-push-fast.js')).walPushFast(argv, process.env);
+  } catch {
+    fast = undefined;
+  }
+}
 if (fast !== undefined) {
   process.exitCode = fast;
 } else {

@@ -49,15 +49,17 @@ describe('wal push fast path', () => {
   test('answers only from a matching mark', async () => {
     const file = join(dir, 'pg_wal', '000000010000000000000042');
     await writeFile(file, 'bytes of a segment');
-    const env = { LIFEBOAT_REPOSITORY: '/srv/repo' };
+    const repoDir = join(dir, 'repo');
+    await mkdir(join(repoDir, 'snapshots'), { recursive: true });
+    await writeFile(join(repoDir, 'snapshots', 'f00d'), '');
+    const env = { LIFEBOAT_REPOSITORY: repoDir };
     const argv = ['--json', 'wal', 'push', 'db', file];
     const out = new PassThrough();
     assert.equal(await walPushFast(argv, env, out), undefined, 'no mark yet');
     const spool = (await aheadSpool(file, 'db'))!;
     const mark = async () =>
       writeMark(
-        spool,
-        (await markSource({ repo: '/srv/repo' }))!,
+        { spool, source: (await markSource({ repo: repoDir }))!, repoDir },
         '000000010000000000000042',
         Buffer.from('bytes of a segment'),
         'f00d',

@@ -47,29 +47,34 @@ keeps the archive from falling behind and spares a base backup a second wait at 
         const { plan: planFlag, ahead } = flags as PlanFlag & { ahead: boolean };
         const { pushWalFile, pushAhead, readWalFile } =
           await import('../../recovery/wal/wal-push.js');
-        const { aheadSpool, markSource } = await import('../../recovery/wal/wal-ahead.js');
+        const { aheadSpool, localRepoDir, markSource } =
+          await import('../../recovery/wal/wal-ahead.js');
         const { SnapshotCache } = await import('../../recovery/wal/wal-catalog.js');
         const repoFlag = ctx.globals.repo ?? ctx.env.LIFEBOAT_REPOSITORY;
         const service = name as string;
         const path = file as string;
-        let where: { plan: string } | { repo: string };
+        let source: string | undefined;
+        let repoDir: string | undefined;
         let withRepo: <T>(fn: (repo: Repository) => Promise<T>) => Promise<T>;
         if (planFlag === undefined && repoFlag) {
           // Repository mode skips loading the plan (~0.2 s per segment with the YAML parser).
           if (!NAME_PATTERN.test(service)) {
             throw new LifeboatError('INVALID_ARGUMENT', `"${service}" is not a service name`);
           }
-          where = { repo: repoFlag };
+          if (ahead) source = await markSource({ repo: repoFlag });
+          repoDir = localRepoDir(repoFlag);
           withRepo = (fn) => withRepository(ctx, fn);
         } else {
+          // The plan as marks name it is taken before it is read: an edit in between makes
+          // the marks of this run ones that no later call trusts, never the other way round.
+          if (ahead) source = await markSource({ plan: planFileOf(ctx, planFlag) });
           const found = await physicalService(ctx, planFlag, service);
-          where = { plan: planFileOf(ctx, planFlag) };
+          repoDir = found.plan.repositories[found.service.repository]!.location.path;
           withRepo = (fn) => withServiceRepo(ctx, found.plan, found.service, fn);
         }
         const data = await readWalFile(path);
-        const source = ahead ? await markSource(where) : undefined;
         const spool = source === undefined ? undefined : await aheadSpool(path, service);
-        const marks = spool && source ? { spool, source } : undefined;
+        const marks = spool && source && repoDir ? { spool, source, repoDir } : undefined;
         // A file an earlier call stored ahead was answered by bin/lifeboat.js (wal-push-fast.ts).
         const done = await withRepo(async (repo) => {
           const cache = new SnapshotCache();

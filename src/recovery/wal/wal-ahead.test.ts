@@ -1,11 +1,23 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   aheadSpool,
   AHEAD_LIMIT,
+  localRepoDir,
+  MARK_TTL_MS,
   markSource,
   readyFiles,
   takeMark,
@@ -49,16 +61,39 @@ describe('wal-ahead', () => {
       await writeFile(join(files, name), data);
       return (await takeMark(spool, source, join(files, name)))?.snapshotId;
     };
-    await writeMark(spool, 'repo:/r', seg(1), bytes, 'abc123');
+    const repoDir = join(dir, 'repo');
+    await mkdir(join(repoDir, 'snapshots'), { recursive: true });
+    await writeFile(join(repoDir, 'snapshots', 'abc123'), '');
+    const marks = { spool, source: 'repo:/r', repoDir };
+    await writeMark(marks, seg(1), bytes, 'abc123');
     assert.equal(await take('repo:/r', seg(1), bytes), 'abc123');
     assert.equal(await take('repo:/r', seg(1), bytes), undefined, 'used once');
-    await writeMark(spool, 'repo:/r', seg(2), bytes, 'abc123');
+    await writeMark(marks, seg(2), bytes, 'abc123');
     assert.equal(await take('repo:/r', seg(2), Buffer.from('other bytes')), undefined);
     assert.equal(await take('repo:/r', seg(2), bytes), undefined, 'a stale mark goes');
-    await writeMark(spool, 'repo:/r', seg(3), bytes, 'abc123');
+    await writeMark(marks, seg(3), bytes, 'abc123');
     assert.equal(await take('repo:/other', seg(3), bytes), undefined);
     assert.equal(await take('repo:/r', 'not-wal', bytes), undefined);
+    // A repository that no longer holds the snapshot (restored from an older copy, made anew).
+    await writeMark(marks, seg(4), bytes, 'gone');
+    assert.equal(await take('repo:/r', seg(4), bytes), undefined);
+    // A mark past its time.
+    await writeMark(marks, seg(5), bytes, 'abc123');
+    const old = JSON.parse(await readFile(join(spool, seg(5)), 'utf8')) as Record<string, unknown>;
+    await writeFile(
+      join(spool, seg(5)),
+      JSON.stringify({ ...old, time: Date.now() - MARK_TTL_MS }),
+    );
+    assert.equal(await take('repo:/r', seg(5), bytes), undefined);
     assert.deepEqual(await readdir(spool), []);
+  });
+
+  test('localRepoDir: local paths only, absolute', () => {
+    assert.equal(localRepoDir('/srv/r'), '/srv/r');
+    assert.equal(localRepoDir('local:/srv/r'), '/srv/r');
+    assert.equal(localRepoDir('rel/r'), join(process.cwd(), 'rel/r'));
+    assert.equal(localRepoDir('sftp://host/r'), undefined);
+    assert.equal(localRepoDir('mem:x'), undefined);
   });
 
   test('aheadSpool: one directory per WAL directory and service, private, never a symlink', async () => {

@@ -12,7 +12,10 @@
  * hash and exits 0 without opening the repository. A mark is written only after its snapshot
  * is durable and is used once; a missing or stale mark just means a full push, which finds
  * the same bytes already archived. A mark also names where the file went (the plan file as it
- * was, or the repository given with -r): a changed plan or another repository ignores it.
+ * was, or the repository given with -r): a changed plan or another repository ignores it. It
+ * is trusted only while the snapshot file it names is still in the repository (a repository
+ * restored from an older copy, initialised again or swapped behind a symlink lacks it) and
+ * for MARK_TTL_MS; so marks are made for local repositories only.
  * Marks live in `<tmpdir>/lifeboat-wal-<uid>/<hash of WAL directory and service>/`, which
  * must belong to the user and be closed to others, or they are not used. The check needs
  * none of Lifeboat's heavy modules, so the CLI makes it before loading them (cli/wal-push-fast.ts).
@@ -26,12 +29,36 @@ import { sha256Hex } from '../../repository/ids.js';
 /** Files pushed ahead by one call at most (the call that finds them waits for them). */
 export const AHEAD_LIMIT = 8;
 
+/** A mark older than this is not trusted (the archiver asks for a ready file within seconds). */
+export const MARK_TTL_MS = 10 * 60 * 1000;
+
 interface Mark {
   readonly source: string;
   readonly name: string;
   readonly size: number;
   readonly sha256: string;
   readonly snapshotId: string;
+  /** The snapshot's file in the (local) repository: it must still exist. */
+  readonly snapshotFile: string;
+  /** When the mark was made (ms since the epoch). */
+  readonly time: number;
+}
+
+/** Where marks go and what they record: see aheadSpool, markSource and localRepoDir. */
+export interface AheadMarks {
+  readonly spool: string;
+  readonly source: string;
+  /** The repository's directory (absolute). */
+  readonly repoDir: string;
+}
+
+/**
+ * The directory of a local repository location (a path, or `local:<path>`), absolute; undefined
+ * for any other backend, whose snapshots a mark could not look for cheaply.
+ */
+export function localRepoDir(location: string): string | undefined {
+  if (location.startsWith('local:')) return resolve(location.slice('local:'.length));
+  return /^[a-z][a-z0-9+.-]+:/.test(location) ? undefined : resolve(location);
 }
 
 /**
@@ -41,7 +68,10 @@ interface Mark {
 export async function markSource(
   where: { plan: string } | { repo: string },
 ): Promise<string | undefined> {
-  if ('repo' in where) return `repo:${where.repo}`;
+  if ('repo' in where) {
+    const dir = localRepoDir(where.repo);
+    return dir === undefined ? undefined : `repo:${dir}`;
+  }
   try {
     const path = resolve(where.plan);
     const st = await stat(path);
@@ -106,22 +136,36 @@ export async function takeMark(
     mark.name === name &&
     mark.size === data.length &&
     typeof mark.snapshotId === 'string' &&
-    mark.sha256 === sha256Hex(data);
+    mark.sha256 === sha256Hex(data) &&
+    typeof mark.time === 'number' &&
+    Date.now() - mark.time < MARK_TTL_MS &&
+    typeof mark.snapshotFile === 'string' &&
+    (await stat(mark.snapshotFile).then(
+      (st) => st.isFile(),
+      () => false,
+    ));
   return same ? { snapshotId: mark.snapshotId!, bytes: data.length } : undefined;
 }
 
 /** Records that `name` with these bytes is stored as `snapshotId` (atomically, by rename). */
 export async function writeMark(
-  spool: string,
-  source: string,
+  marks: AheadMarks,
   name: string,
   data: Uint8Array,
   snapshotId: string,
 ): Promise<void> {
-  const mark: Mark = { source, name, size: data.length, sha256: sha256Hex(data), snapshotId };
-  const temp = join(spool, `.${name}.${String(process.pid)}.tmp`);
+  const mark: Mark = {
+    source: marks.source,
+    name,
+    size: data.length,
+    sha256: sha256Hex(data),
+    snapshotId,
+    snapshotFile: join(marks.repoDir, 'snapshots', snapshotId),
+    time: Date.now(),
+  };
+  const temp = join(marks.spool, `.${name}.${String(process.pid)}.tmp`);
   await writeFile(temp, JSON.stringify(mark), { mode: 0o600 });
-  await rename(temp, join(spool, name));
+  await rename(temp, join(marks.spool, name));
 }
 
 /**

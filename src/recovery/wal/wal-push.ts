@@ -14,7 +14,7 @@ import type { Repository } from '../../repository/repository.js';
 import { openSnapshotFile } from '../../repository/snapshot-file.js';
 import type { StoredSnapshot } from '../../repository/snapshot.js';
 import { loadWalCatalog, serviceTag, SnapshotCache, WAL_KIND_TAG } from './wal-catalog.js';
-import { readyFiles, writeMark } from './wal-ahead.js';
+import { readyFiles, writeMark, type AheadMarks } from './wal-ahead.js';
 
 export interface WalPushResult {
   readonly name: string;
@@ -90,7 +90,7 @@ export async function pushAhead(
   repo: Repository,
   service: string,
   walPath: string,
-  marks: { spool: string; source: string },
+  marks: AheadMarks,
   options: { cache?: SnapshotCache; signal?: AbortSignal } = {},
 ): Promise<PushedAhead> {
   const cache = options.cache ?? new SnapshotCache();
@@ -105,7 +105,7 @@ export async function pushAhead(
         data,
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      await writeMark(marks.spool, marks.source, r.name, data, r.snapshotId);
+      await writeMark(marks, r.name, data, r.snapshotId);
       pushed.push(r);
     } catch (e) {
       if (options.signal?.aborted) throw e;
