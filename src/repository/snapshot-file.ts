@@ -4,7 +4,7 @@
  */
 import { LifeboatError } from '../core/errors.js';
 import type { Repository } from './repository.js';
-import { prefetchBlobs } from './restorer/prefetch.js';
+import { prefetchBlobs, prefetchBlobsReused } from './restorer/prefetch.js';
 import { findNode } from './restorer/walk.js';
 import type { StoredSnapshot } from './snapshot.js';
 import type { TreeNode } from './tree/node.js';
@@ -22,6 +22,11 @@ export async function openSnapshotFile(
   snapshot: StoredSnapshot,
   path: string,
   signal?: AbortSignal,
+  /**
+   * For a consumer done with each buffer by the time it takes the `reuseAfter`-th one after
+   * it: the buffers are reused (prefetchBlobsReused), so reading allocates nothing per blob.
+   */
+  reuseAfter?: number,
 ): Promise<SnapshotFile> {
   await repo.loadIndex(signal);
   const node = await findNode(repo, snapshot.tree, path, signal);
@@ -36,6 +41,9 @@ export async function openSnapshotFile(
   return {
     node,
     size: node.size ?? 0,
-    content: prefetchBlobs(repo, node.content ?? [], 4, signal),
+    content:
+      reuseAfter === undefined
+        ? prefetchBlobs(repo, node.content ?? [], 4, signal)
+        : prefetchBlobsReused(repo, node.content ?? [], 4, signal, reuseAfter),
   };
 }

@@ -47,7 +47,8 @@ test('extracts into a new directory, 0700 and owned by the owner', async () => {
   const dataDir = join(root, 'new', 'data');
   await mkdir(join(root, 'new'));
   const r = await extractTar(chunks(tar), dataDir, { owner });
-  assert.deepEqual(r, { emptied: false });
+  assert.equal(r.emptied, false);
+  assert.deepEqual(r.stats, { files: 3, dirs: 3, links: 0, bytes: 3 + 8192 + 100_000 });
   const st = await stat(dataDir);
   assert.equal(st.mode & 0o777, 0o700);
   assert.equal(st.uid, owner.uid);
@@ -65,7 +66,7 @@ test('refuses a non-empty directory unless forced; force empties it first', asyn
     isLifeboatError(e, 'TARGET_NOT_EMPTY'),
   );
   assert.deepEqual(await readdir(dataDir), ['stray']);
-  assert.deepEqual(await extractTar(chunks(tar), dataDir, { force: true }), { emptied: true });
+  assert.equal((await extractTar(chunks(tar), dataDir, { force: true })).emptied, true);
   assert.deepEqual((await readdir(dataDir)).sort(), ['PG_VERSION', 'base', 'global']);
 });
 
@@ -93,7 +94,7 @@ test('a failing input or a non-PostgreSQL archive leaves the directory empty', a
   assert.deepEqual(await readdir(b), []);
   const c = join(root, 'garbage');
   await assert.rejects(extractTar(chunks(Buffer.alloc(5000, 3)), c), (e: unknown) =>
-    isLifeboatError(e, 'TOOL_FAILED'),
+    isLifeboatError(e, 'INTEGRITY'),
   );
   assert.deepEqual(await readdir(c), []);
 });

@@ -1,28 +1,29 @@
 /**
  * Writes a base backup (one tar stream, as streamBaseBackup produced it) into a data
- * directory with GNU tar, as the OS user the restored server will run as. Refuses to write
+ * directory (untar.ts), owned by the OS user the restored server will run as. Refuses to write
  * over a directory that holds anything (TARGET_NOT_EMPTY) unless forced, and never touches
  * the data directory of a running server (TARGET_IN_USE), forced or not.
  */
 import { access, chmod, chown, mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { LifeboatError } from '../../core/errors.js';
-import { runTool } from '../tool.js';
 import { isRunning } from './server-control.js';
+import { untar, type UntarStats } from './untar.js';
 
 export interface ExtractOptions {
-  /** Owner of the data directory and everything in it; tar runs as this user. */
+  /** Owner of the data directory and everything in it. */
   readonly owner?: { readonly uid: number; readonly gid: number };
   /** Empty a non-empty directory first (never one a live server uses). */
   readonly force?: boolean;
   readonly signal?: AbortSignal;
-  /** The GNU tar binary; "tar" on PATH by default. */
-  readonly tarCommand?: string;
+  /** Each chunk of the input stays valid until this many more were taken (untar.ts). */
+  readonly reuseAfter?: number;
 }
 
 export interface ExtractResult {
   /** Whether a non-empty directory was emptied first (force). */
   readonly emptied: boolean;
+  readonly stats: UntarStats;
 }
 
 /** Entries of `dir`, or null when it does not exist. Throws for a non-directory. */
@@ -82,25 +83,21 @@ export async function extractTar(
   if (opts.owner) await chown(dataDir, opts.owner.uid, opts.owner.gid);
   // PostgreSQL refuses to start on a data directory open to group or others.
   await chmod(dataDir, 0o700);
+  let stats: UntarStats;
   try {
-    await runTool(
-      {
-        command: opts.tarCommand ?? 'tar',
-        // --no-same-owner: files belong to whoever runs tar, never to the uids recorded on the
-        // source host; --keep-old-files: a member never replaces one written before it.
-        args: ['-x', '-f', '-', '-C', dataDir, '--no-same-owner', '--keep-old-files'],
-        ...(opts.owner ? { uid: opts.owner.uid, gid: opts.owner.gid } : {}),
-        what: `extracting the base backup into ${dataDir}`,
-      },
-      { input: tar, ...(opts.signal ? { signal: opts.signal } : {}) },
-    );
+    // Files belong to `owner` (or to us), never to the uids recorded on the source host.
+    stats = await untar(tar, dataDir, {
+      ...(opts.owner ? { owner: opts.owner } : {}),
+      ...(opts.reuseAfter === undefined ? {} : { reuseAfter: opts.reuseAfter }),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     await checkDataDir(dataDir);
     await chmod(dataDir, 0o700);
   } catch (e) {
     await emptyDir(dataDir).catch(() => undefined);
     throw e;
   }
-  return { emptied };
+  return { emptied, stats };
 }
 
 async function checkDataDir(dataDir: string): Promise<void> {

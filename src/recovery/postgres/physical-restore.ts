@@ -68,6 +68,9 @@ export interface PitrResult {
   };
 }
 
+/** Blob buffers the base backup's extraction has in use (writing or written) at once. */
+const EXTRACT_BUFFERS = 6;
+
 /** WAL files fetched ahead of the one PostgreSQL is replaying (see wal-fetch.ts, pace). */
 const WAL_AHEAD = 6;
 
@@ -123,13 +126,15 @@ export async function restorePitr(
   try {
     if (req.osUser) await chown(spool, req.osUser.uid, req.osUser.gid);
     const snap = await loadSnapshot(repo, chosen.base.snapshotId);
-    const tar = await openSnapshotFile(repo, snap, `/${BASE_FILE}`, signal);
+    // The extraction is done with each buffer once it has taken EXTRACT_BUFFERS more.
+    const tar = await openSnapshotFile(repo, snap, `/${BASE_FILE}`, signal, EXTRACT_BUFFERS);
     const t0 = Date.now();
     // The base backup first, alone; then PostgreSQL replays while the WAL comes out of the
     // repository into the spool beside it (wal-spool.ts): the fetch no longer competes with
     // the extraction for the two cores, and the replay no longer waits for all of it.
     await extractTar(tar.content, dataDir, {
       force: req.force,
+      reuseAfter: EXTRACT_BUFFERS,
       ...(req.osUser ? { owner: req.osUser } : {}),
       ...(signal ? { signal } : {}),
     });

@@ -34,19 +34,20 @@ export async function* prefetchBlobs(
 
 /**
  * prefetchBlobs() for a consumer that is done with each buffer by the time it asks for the
- * one after next (the restorer keeps one write in flight): only the reads run ahead; each
- * blob is opened when its turn comes, in place and into one of two buffers used in turn for
- * the whole file (open-blob.ts, openBlobInPlace), so a large file's restore allocates no
- * buffer per blob but its read.
+ * `buffers`-th one after it (the restorer keeps one write in flight: 2): only the reads run
+ * ahead; each blob is opened when its turn comes, in place and into one of `buffers` buffers
+ * used in turn for the whole file (open-blob.ts, openBlobInPlace), so a large file's restore
+ * allocates no buffer per blob but its read.
  */
 export async function* prefetchBlobsReused(
   repo: Repository,
   ids: readonly string[],
   ahead: number,
   signal?: AbortSignal,
+  buffers = 2,
 ): AsyncGenerator<Buffer> {
   const queue: Promise<{ loc: BlobLocation; raw: Buffer }>[] = [];
-  const outs = [{ buffer: Buffer.alloc(0) }, { buffer: Buffer.alloc(0) }];
+  const outs = Array.from({ length: buffers }, () => ({ buffer: Buffer.alloc(0) }));
   let turn = 0;
   let next = 0;
   const fill = () => {
@@ -64,6 +65,6 @@ export async function* prefetchBlobsReused(
   while (queue.length > 0) {
     const { loc, raw } = await queue.shift()!;
     fill();
-    yield openBlobInPlace(repo.key, loc, raw, outs[turn++ % 2]!);
+    yield openBlobInPlace(repo.key, loc, raw, outs[turn++ % buffers]!);
   }
 }
