@@ -73,6 +73,18 @@ describe('recovery settings', () => {
     }
   });
 
+  test('pausing at the target keeps hot_standby on (without it the server would shut down)', () => {
+    const s = recoverySettings({ ...base, target: { kind: 'xid', xid: '1000' }, action: 'pause' });
+    assert.deepEqual(s.slice(-2), [
+      ['recovery_target_action', 'pause'],
+      ['hot_standby', 'on'],
+    ]);
+    assert.equal(
+      recoverySettings(base).find(([k]) => k === 'hot_standby'),
+      undefined,
+    );
+  });
+
   test('server overrides', () => {
     const s = recoverySettings({
       ...base,

@@ -31,7 +31,13 @@ export interface RecoveryConfig {
   readonly inclusive?: boolean;
   /** Timeline to follow: 'latest' (default), 'current' (the backup's), or a timeline ID. */
   readonly timeline?: 'latest' | 'current' | number;
-  readonly action: 'promote';
+  /**
+   * What the server does at the target: 'promote' ends recovery there (with a checkpoint the
+   * server waits for before it takes writes); 'pause' waits, read-only, for a promotion
+   * (waitUntilPromoted with promoteAtTarget), which ends recovery without waiting for that
+   * checkpoint. Without a target the server promotes at the end of the WAL either way.
+   */
+  readonly action: 'promote' | 'pause';
   /** Where the restored server listens, so it never takes the production server's place. */
   readonly port?: number;
   /** listen_addresses: "" (unix socket only), "*", or a comma-separated list of addresses. */
@@ -167,6 +173,8 @@ export function recoverySettings(config: RecoveryConfig): [string, string][] {
     settings.push(['recovery_target_inclusive', config.inclusive ? 'on' : 'off']);
   settings.push(['recovery_target_timeline', String(tli)]);
   settings.push(['recovery_target_action', config.action]);
+  // Without hot_standby a server told to pause shuts down instead.
+  if (config.action === 'pause') settings.push(['hot_standby', 'on']);
   return settings;
 }
 

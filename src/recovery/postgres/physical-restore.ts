@@ -151,7 +151,8 @@ export async function restorePitr(
       target: req.target,
       ...(req.inclusive === undefined ? {} : { inclusive: req.inclusive }),
       timeline: 'latest',
-      action: 'promote',
+      // Paused at a target and promoted there (waitUntilPromoted): no wait for a checkpoint.
+      action: req.target.kind === 'latest' ? 'promote' : 'pause',
       port: req.port,
       listenAddresses: req.listen ?? '127.0.0.1',
       socketDir,
@@ -199,7 +200,10 @@ export async function restorePitr(
       step(
         `started PostgreSQL (pid ${String(server.pid)}) on port ${String(req.port)}; replaying WAL`,
       );
-      recovery = await waitUntilPromoted(server, signal ? { signal } : {});
+      recovery = await waitUntilPromoted(server, {
+        promoteAtTarget: req.target.kind !== 'latest',
+        ...(signal ? { signal } : {}),
+      });
       if (req.target.kind !== 'latest') walDone.abort();
     } catch (e) {
       waitError = e;
