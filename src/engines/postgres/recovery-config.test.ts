@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -174,6 +174,33 @@ describe('postgresql.auto.conf', () => {
     assert.equal(out.match(/^archive_mode = 'off'$/gm)?.length, 1);
     // Rendering twice gives the same file: no pile-up.
     assert.equal(renderAutoConf(out, recoverySettings(base)), out);
+  });
+
+  test('writeRecoveryConfig never reads or writes through a symbolic link', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lifeboat-recconf-'));
+    const outside = await mkdtemp(join(tmpdir(), 'lifeboat-outside-'));
+    try {
+      const secret = join(outside, 'secret');
+      await writeFile(secret, 'do not copy');
+      await symlink(secret, join(dir, 'postgresql.auto.conf'));
+      await assert.rejects(writeRecoveryConfig(dir, base), (e: unknown) =>
+        isLifeboatError(e, 'INTEGRITY'),
+      );
+      await rm(join(dir, 'postgresql.auto.conf'));
+      // Planted signal and temp files are replaced by files of our own.
+      const victim = join(outside, 'victim');
+      await writeFile(victim, 'keep me');
+      await symlink(victim, join(dir, 'recovery.signal'));
+      await symlink(victim, join(dir, 'postgresql.auto.conf.lifeboat-tmp'));
+      await writeRecoveryConfig(dir, base);
+      assert.equal(await readFile(victim, 'utf8'), 'keep me');
+      assert.equal(await readFile(secret, 'utf8'), 'do not copy');
+      assert.ok((await lstat(join(dir, 'recovery.signal'))).isFile());
+      assert.match(await readFile(join(dir, 'postgresql.auto.conf'), 'utf8'), /restore_command/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 
   test('writeRecoveryConfig writes the files and arms recovery', async () => {

@@ -4,7 +4,8 @@
  * standby.signal. Every target value is checked strictly first, because it ends up inside a
  * config file that the server parses (issue 3, "Bad input").
  */
-import { chown, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LifeboatError } from '../../core/errors.js';
 import { checkHost, checkPort } from '../validate.js';
@@ -217,19 +218,51 @@ export async function writeRecoveryConfig(dataDir: string, config: RecoveryConfi
   }
   const owner = await stat(dataDir);
   const file = join(dataDir, 'postgresql.auto.conf');
+  // The directory came out of a backup that may be hostile and we may be root: never read
+  // or write through a symbolic link planted there (untar.ts refuses them outside pg_tblspc;
+  // this holds for a directory extracted any other way too).
+  await refuseLink(file);
   let existing = '';
   try {
-    existing = await readFile(file, 'utf8');
+    existing = await readFile(file, {
+      encoding: 'utf8',
+      flag: constants.O_RDONLY | constants.O_NOFOLLOW,
+    });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   const temp = `${file}.lifeboat-tmp`;
-  await writeFile(temp, renderAutoConf(existing, settings), { mode: 0o600 });
-  await chown(temp, owner.uid, owner.gid);
+  await rm(temp, { force: true }); // removes a link itself, never what it points to
+  await writeOwned(temp, renderAutoConf(existing, settings), owner);
   await rename(temp, file);
   const signal = join(dataDir, 'recovery.signal');
-  await writeFile(signal, '', { mode: 0o600 });
-  await chown(signal, owner.uid, owner.gid);
+  await rm(signal, { force: true });
+  await writeOwned(signal, '', owner);
   // With standby.signal the server would wait for WAL forever instead of ending recovery.
   await rm(join(dataDir, 'standby.signal'), { force: true });
+}
+
+async function refuseLink(path: string): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (st && !st.isFile()) {
+    throw new LifeboatError(
+      'INTEGRITY',
+      `${path} is not a regular file (a symbolic link or other entry in the restored data directory)`,
+    );
+  }
+}
+
+/** Creates `path` exclusively (O_EXCL: never through a link), writes it, owns it as `owner`. */
+async function writeOwned(
+  path: string,
+  text: string,
+  owner: { uid: number; gid: number },
+): Promise<void> {
+  const fh = await open(path, 'wx', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.chown(owner.uid, owner.gid);
+  } finally {
+    await fh.close();
+  }
 }

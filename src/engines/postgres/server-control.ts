@@ -137,8 +137,10 @@ export async function startServer(dataDir: string, opts: StartOptions): Promise<
     logOffset = (await log.stat()).size;
     if (user && logOffset === 0) await log.chown(user.uid, user.gid);
     const args = ['-D', dataDir, '-p', String(opts.port), '-k', opts.socketDir];
-    for (const s of ['logging_collector=off', 'log_destination=stderr', 'lc_messages=C'])
-      args.push('-c', s);
+    // The log is how recovery is followed (recovery-log.ts, waitUntilPromoted): in English,
+    // on stderr, and with LOG lines whatever production's log_min_messages says.
+    const logging = ['logging_collector=off', 'log_destination=stderr', 'lc_messages=C'];
+    for (const s of [...logging, 'log_min_messages=warning']) args.push('-c', s);
     const child = spawn(join(opts.binDir, 'postgres'), args, {
       stdio: ['ignore', log.fd, log.fd],
       env: serverEnv(opts.env),
@@ -245,7 +247,8 @@ export async function waitUntilPromoted(
 ): Promise<RecoveryFacts> {
   const timeoutMs = opts.timeoutMs ?? 6 * 3600_000;
   const deadline = Date.now() + timeoutMs;
-  let promoted = false;
+  let promotedAt: number | undefined;
+  let promoteFailures = 0;
   for (;;) {
     if (opts.signal?.aborted)
       throw new LifeboatError('CANCELLED', `waiting for ${server.dataDir}: cancelled`);
@@ -262,18 +265,31 @@ export async function waitUntilPromoted(
     const recovering =
       (await exists(join(server.dataDir, 'recovery.signal'))) ||
       (await exists(join(server.dataDir, 'standby.signal')));
-    if (recovering && opts.promoteAtTarget && !promoted) {
+    if (recovering && opts.promoteAtTarget) {
       const log = await readLogSince(server.logFile, server.logOffset);
-      if (
-        /^\S.*LOG:\s+(redo starts at |pausing at the end of recovery|recovery has paused)/m.test(
-          log,
-        )
-      ) {
-        // Refused while the control file does not say "in archive recovery" yet: next poll.
-        promoted = await promote(server).then(
-          () => true,
-          () => false,
+      const paused = /LOG:\s+(pausing at the end of recovery|recovery has paused)$/m.test(log);
+      if (/because of insufficient parameter settings/.test(log)) {
+        // Hot standby checks max_connections & co. against the primary's (PostgreSQL 14+
+        // then pauses and refuses to promote); the server is left running, paused.
+        throw new LifeboatError(
+          'TOOL_FAILED',
+          `${server.dataDir}: PostgreSQL cannot promote: the primary raised max_connections, max_worker_processes, max_wal_senders, max_prepared_transactions or max_locks_per_transaction after the base backup; set them at least as high in ${server.dataDir}/postgresql.auto.conf and restart it (pid ${String(server.pid)}, left running). ${lastLines(log, 4)}`,
+          { details: { dataDir: server.dataDir, pid: server.pid, logFile: server.logFile } },
         );
+      }
+      // A request is lost if the server had not claimed the directory yet; send it again
+      // when it pauses without having heard one.
+      if (promotedAt !== undefined && paused && Date.now() - promotedAt > 2000) {
+        if (!/LOG:\s+received promote request$/m.test(log)) promotedAt = undefined;
+      }
+      if (promotedAt === undefined && (paused || /LOG:\s+redo starts at /.test(log))) {
+        // Refused while the control file does not say "in archive recovery" yet: next poll.
+        try {
+          await promote(server);
+          promotedAt = Date.now();
+        } catch (e) {
+          if (++promoteFailures >= 40) throw e;
+        }
       }
     }
     const state = recovering

@@ -90,7 +90,8 @@ test('what GNU tar writes comes out byte for byte, in chunks of any size', async
   const long = `${'d'.repeat(80)}/${'f'.repeat(90)}`; // ustar prefix or a GNU long name
   await mkdir(join(src, 'd'.repeat(80)));
   await writeFile(join(src, long), 'long');
-  await symlink('/var/lib/postgresql/tblspc', join(src, 'link'));
+  await mkdir(join(src, 'pg_tblspc'));
+  await symlink('/var/lib/postgresql/tblspc', join(src, 'pg_tblspc', '16385'));
   for (const format of ['gnu', 'ustar', 'pax']) {
     const r = spawnSync('tar', ['-c', '-f', '-', `--format=${format}`, '-C', src, '.'], {
       maxBuffer: 64 << 20,
@@ -106,7 +107,7 @@ test('what GNU tar writes comes out byte for byte, in chunks of any size', async
       assert.equal(await readFile(join(dir, 'PG_VERSION'), 'utf8'), '15\n');
       assert.equal(await readFile(join(dir, long), 'utf8'), 'long');
       assert.equal((await readFile(join(dir, 'empty'))).length, 0);
-      assert.equal(await readlink(join(dir, 'link')), '/var/lib/postgresql/tblspc');
+      assert.equal(await readlink(join(dir, 'pg_tblspc', '16385')), '/var/lib/postgresql/tblspc');
     }
   }
 });
@@ -158,30 +159,41 @@ test('names that climb out, absolute names and NUL bytes are refused', async () 
 
 test('nothing is written through a symbolic link, made by the archive or found', async () => {
   const outside = await freshDir();
+  const evil = 'pg_tblspc/16385';
   // A link, then a file below it: refused, nothing lands outside.
-  for (const below of ['evil/passwd', 'evil/sub/passwd']) {
+  for (const below of [`${evil}/passwd`, `${evil}/sub/passwd`]) {
     const dir = await freshDir();
     const archive = Buffer.concat([
-      member('evil', '', '2', { linkname: outside }),
+      member(evil, '', '2', { linkname: outside }),
       member(below, 'owned'),
       END,
     ]);
-    await assert.rejects(untar(chunks(archive), dir), integrity(/below the symbolic link evil/));
+    await assert.rejects(
+      untar(chunks(archive), dir),
+      integrity(/below the symbolic link pg_tblspc\/16385/),
+    );
     assert.deepEqual(await readdir(outside), []);
   }
   // A link, then a file of the same name: O_EXCL refuses to follow it.
   const dir = await freshDir();
   const same = Buffer.concat([
-    member('evil', '', '2', { linkname: join(outside, 'f') }),
-    member('evil', 'owned'),
+    member(evil, '', '2', { linkname: join(outside, 'f') }),
+    member(evil, 'owned'),
     END,
   ]);
-  await assert.rejects(untar(chunks(same), dir), integrity(/evil appears twice/));
+  await assert.rejects(untar(chunks(same), dir), integrity(/16385 appears twice/));
   assert.deepEqual(await readdir(outside), []);
+  // Links anywhere but pg_tblspc are refused: the restore writes postgresql.auto.conf and
+  // recovery.signal into the directory as root right after the extraction.
+  for (const name of ['postgresql.auto.conf', 'recovery.signal', 'pg_tblspc', 'base/1/x']) {
+    const d = await freshDir();
+    const link = Buffer.concat([member(name, '', '2', { linkname: '/etc/shadow' }), END]);
+    await assert.rejects(untar(chunks(link), d), integrity(/links only in pg_tblspc/));
+  }
   // A link, then a directory of that name.
   const asDir = Buffer.concat([
-    member('evil', '', '2', { linkname: outside }),
-    member('evil/', '', '5', { mode: 0o700 }),
+    member(evil, '', '2', { linkname: outside }),
+    member(`${evil}/`, '', '5', { mode: 0o700 }),
     END,
   ]);
   await assert.rejects(untar(chunks(asDir), await freshDir()), integrity(/symbolic link/));
@@ -202,6 +214,12 @@ test('hard links, devices and damaged or truncated archives are refused by name'
     [Buffer.concat([member('f', 'abc'), END]).subarray(0, 1024 + 100), /middle of a header/],
     [randomBytes(2048), /checksum|octal/],
   ];
+  // A header wiped to zeros in the middle: not taken for the end of the archive.
+  cases.push([
+    Buffer.concat([member('a', 'abc'), Buffer.alloc(512), member('b', 'def'), END]),
+    /zero block in the middle/,
+  ]);
+  cases.push([Buffer.concat([member('a', 'abc'), END, Buffer.from('x')]), /after the end/]);
   const damaged = Buffer.concat([member('f', 'abc'), END]);
   damaged[10]! ^= 1;
   cases.push([damaged, /header checksum mismatch/]);

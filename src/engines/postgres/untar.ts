@@ -6,12 +6,13 @@
  * on the thread pool, several in flight.
  *
  * Only what a base backup holds is accepted (PostgreSQL writes ustar itself: src/port/tar.c):
- * regular files, directories and symbolic links (pg_tblspc), ustar or GNU octal or base-256
+ * regular files, directories and symbolic links in pg_tblspc, ustar or GNU octal or base-256
  * numbers, the ustar prefix, and pax or GNU long names for safety's sake. Anything else (hard
- * links, devices, sparse files) is refused by name. The archive may be hostile: names are
- * relative and free of `..`; nothing is ever written through a symbolic link (files are
- * created with O_EXCL, and a member below a link this archive made is refused); the header
- * checksum is checked; a truncated archive is an error.
+ * links, devices, sparse files, links elsewhere) is refused by name. The archive may be
+ * hostile: names are relative and free of `..`; nothing is ever written through a symbolic
+ * link (files are created with O_EXCL, and a member below a link this archive made is
+ * refused); the header checksum is checked; an archive that is truncated, or ends early at a
+ * wiped header, is an error.
  */
 import { type FileHandle, chown, lchown, mkdir, open, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -85,8 +86,9 @@ function parseHeader(h: Buffer): Header {
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
   const stored = number(h, 148, 8, 'header checksum');
   if (stored !== sum) throw bad(`header checksum mismatch (not a tar archive, or damaged)`);
-  const magic = h.toString('latin1', 257, 262);
-  const prefix = magic === 'ustar' ? text(h, 345, 155) : '';
+  // POSIX ustar ("ustar\0"); GNU's own format ("ustar  ") keeps other fields where the
+  // prefix would be.
+  const prefix = h.toString('latin1', 257, 263) === 'ustar\0' ? text(h, 345, 155) : '';
   const name = text(h, 0, 100);
   return {
     name: prefix ? `${prefix}/${name}` : name,
@@ -114,8 +116,9 @@ function paxRecords(data: Buffer): Map<string, string> {
   while (at < data.length) {
     const sp = data.indexOf(0x20, at);
     if (sp < 0) break;
-    const len = Number(data.toString('latin1', at, sp));
-    if (!Number.isInteger(len) || len <= sp - at || at + len > data.length) {
+    const digits = data.toString('latin1', at, sp);
+    const len = /^[0-9]{1,6}$/.test(digits) ? Number(digits) : NaN;
+    if (!(len > sp - at) || at + len > data.length || data[at + len - 1] !== 0x0a) {
       throw bad('malformed pax header');
     }
     const rec = data.toString('utf8', sp + 1, at + len - 1);
@@ -189,6 +192,23 @@ class ByteSource {
 }
 
 /**
+ * After the first zero block: the second one, then nothing but zeros (a writer's padding) to
+ * the end of the stream. A lone zero block in the middle of an archive (a header wiped out)
+ * would otherwise end the extraction early with part of the data directory missing.
+ */
+async function endOfArchive(src: ByteSource): Promise<void> {
+  const second = await src.read(BLOCK);
+  if (!second || !isZeroBlock(second)) {
+    throw bad('a zero block in the middle of the archive (a damaged header?)');
+  }
+  for (;;) {
+    const rest = await src.view(1 << 20);
+    if (!rest) return;
+    if (rest.some((b) => b !== 0)) throw bad('data after the end-of-archive blocks');
+  }
+}
+
+/**
  * Extracts `input` into `dir`, which must exist and be empty. On failure, what was written
  * stays (the caller empties the directory); every file handle is closed first.
  */
@@ -203,7 +223,8 @@ export async function untar(
   const pendingByChunk = new Map<number, Promise<unknown>[]>();
   const inFlight = new Set<Promise<unknown>>();
   let failure: Error | undefined;
-  const track = (p: Promise<unknown>, chunk: number): Promise<unknown> => {
+  /** `chunk`: the input chunk whose bytes the operation reads, if any. */
+  const track = (p: Promise<unknown>, chunk?: number): Promise<unknown> => {
     const settled = p.then(
       () => undefined,
       (e: unknown) => {
@@ -212,6 +233,7 @@ export async function untar(
     );
     inFlight.add(settled);
     void settled.then(() => inFlight.delete(settled));
+    if (chunk === undefined) return settled;
     let list = pendingByChunk.get(chunk);
     if (!list) pendingByChunk.set(chunk, (list = []));
     list.push(settled);
@@ -285,7 +307,7 @@ export async function untar(
       // Closed once its writes are done, while the next members go on. Not synced: the
       // server syncs its whole data directory when it starts on a base backup.
       const closing = Promise.all(writes).then(() => fh.close());
-      void track(closing, -1); // awaited with everything in flight
+      void track(closing); // awaited with everything in flight
     }
     stats.files++;
   };
@@ -298,7 +320,10 @@ export async function untar(
       throwIfFailed();
       const block = await src.read(BLOCK);
       if (!block) throw bad('the archive ends without its end-of-archive blocks');
-      if (isZeroBlock(block)) break; // end of archive (the rest is padding)
+      if (isZeroBlock(block)) {
+        await endOfArchive(src);
+        break;
+      }
       const h = parseHeader(block);
       const padded = Math.ceil(h.size / BLOCK) * BLOCK;
       if (h.type === 'x' || h.type === 'L' || h.type === 'K') {
@@ -339,7 +364,14 @@ export async function untar(
           await src.skip(padded);
           break;
         case '2': {
-          if (parts.length === 0) throw bad(`a symbolic link without a name`);
+          // A data directory's only links are tablespaces (pg_tblspc/<oid>). Anywhere else a
+          // link would be followed later: the recovery settings are written into the
+          // directory as root right after this, and the server opens its files there.
+          if (parts.length !== 2 || parts[0] !== 'pg_tblspc') {
+            throw bad(
+              `member ${JSON.stringify(name)} is a symbolic link; a base backup has links only in pg_tblspc`,
+            );
+          }
           await ensureDir(parts.slice(0, -1));
           const path = join(dir, ...parts);
           try {
