@@ -24,19 +24,60 @@ export async function saveStream(
 ): Promise<SavedContent> {
   const content: string[] = [];
   let size = 0;
-  for await (const chunk of chunkStream(source, polynomial, signal)) {
+  const pool = new ChunkBuffers();
+  for await (const chunk of chunkStream(source, polynomial, signal, (n) => pool.take(n))) {
     size += chunk.length;
-    content.push(await saveChunk(writer, inflight, chunk));
+    content.push(await saveChunk(writer, inflight, chunk, pool));
     onBytes(chunk.length);
   }
   return { content, size };
 }
 
-async function saveChunk(writer: BlobWriter, inflight: InFlight, chunk: Buffer) {
+async function saveChunk(
+  writer: BlobWriter,
+  inflight: InFlight,
+  chunk: Buffer,
+  pool: ChunkBuffers,
+): Promise<string> {
   const id = sha256Hex(chunk);
-  if (!writer.has('data', id))
-    await inflight.start(() => writer.save('data', chunk, id), chunk.length);
+  if (writer.has('data', id)) {
+    pool.give(chunk);
+    return id;
+  }
+  await inflight.start(async () => {
+    try {
+      await writer.save('data', chunk, id);
+    } finally {
+      pool.give(chunk); // save() is done with it (see BlobWriter.save)
+    }
+  }, chunk.length);
   return id;
+}
+
+/** Chunks up to this size are cut into reused buffers (ChunkBuffers); chunks average 1 MiB. */
+const POOLED_CHUNK = 2 * 1024 * 1024;
+
+/**
+ * Buffers for the chunks of a stream, used again once a chunk is stored. A new buffer per
+ * chunk cost the main thread of a logical database backup a page fault per 4 KiB written
+ * into it and most of its collector time (profile of the bench's 489 MiB dump: 282 ms
+ * copying into fresh chunks, 619 ms of GC). Chunks larger than POOLED_CHUNK get their own.
+ */
+class ChunkBuffers {
+  private readonly free: ArrayBuffer[] = [];
+
+  take(size: number): Buffer {
+    if (size > POOLED_CHUNK) return Buffer.allocUnsafeSlow(size);
+    const ab = this.free.pop() ?? new ArrayBuffer(POOLED_CHUNK);
+    return Buffer.from(ab, 0, size);
+  }
+
+  give(chunk: Buffer): void {
+    const ab = chunk.buffer;
+    if (ab.byteLength === POOLED_CHUNK && ab instanceof ArrayBuffer && this.free.length < 64) {
+      this.free.push(ab);
+    }
+  }
 }
 
 /**

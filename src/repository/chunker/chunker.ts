@@ -121,8 +121,8 @@ export class Chunker {
 }
 
 /**
- * Splits a byte stream into chunks with restic's boundaries; yields each chunk as one newly
- * allocated Buffer (the last may be shorter than MIN_CHUNK; an empty source yields nothing).
+ * Splits a byte stream into chunks with restic's boundaries; yields each chunk as one Buffer
+ * from `alloc` (the last may be shorter than MIN_CHUNK; an empty source yields nothing).
  * Source buffers are held by reference until the chunk they belong to is emitted, so the
  * producer must not modify a buffer after yielding it (Node streams never do). Every byte is
  * copied exactly once. Throws CANCELLED when `signal` aborts.
@@ -131,12 +131,14 @@ export async function* chunkStream(
   source: AsyncIterable<Uint8Array>,
   pol: bigint,
   signal?: AbortSignal,
+  /** Where each chunk's bytes go: a buffer of exactly `size` bytes (default: a new one). */
+  alloc: (size: number) => Buffer = (n) => Buffer.allocUnsafe(n),
 ): AsyncGenerator<Buffer> {
   const chunker = new Chunker(pol);
   let parts: Uint8Array[] = [];
   let size = 0;
   const take = (): Buffer => {
-    const out = Buffer.allocUnsafe(size);
+    const out = alloc(size);
     let at = 0;
     for (const p of parts) {
       out.set(p, at);
