@@ -48,8 +48,8 @@ async function emptyDir(dir: string): Promise<void> {
 /**
  * Extracts `tar` into `dataDir` (created if missing, ends mode 0700 and owned by `owner`).
  * Throws TARGET_IN_USE when postmaster.pid names a live process, TARGET_NOT_EMPTY when the
- * directory holds anything and `force` is not set, INTEGRITY when the archive is not a
- * PostgreSQL data directory, TOOL_FAILED when tar fails. On any failure after writing
+ * directory holds anything and `force` is not set, INTEGRITY when the archive is damaged,
+ * unsafe (untar.ts) or not a PostgreSQL data directory. On any failure after writing
  * started, the directory is emptied again so no half-restored cluster is left to start.
  */
 export async function extractTar(
