@@ -14,12 +14,12 @@
  * refused); the header checksum is checked; an archive that is truncated, or ends early at a
  * wiped header, is an error.
  */
-import { type FileHandle, chown, lchown, mkdir, open, symlink } from 'node:fs/promises';
+import { type FileHandle, lchown, mkdir, open, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LifeboatError } from '../../core/errors.js';
 
 export interface UntarOptions {
-  /** chown every entry to this user (we are root and the server is not). */
+  /** chown every entry to this user (we are root and the server is not); `dir` is the caller's. */
   readonly owner?: { readonly uid: number; readonly gid: number };
   /** Each chunk of the input stays valid until this many more have been taken (default: all). */
   readonly reuseAfter?: number;
@@ -104,7 +104,6 @@ export function memberParts(name: string): string[] {
   if (name.includes('\0')) throw bad(`member name with a NUL byte`);
   if (name.startsWith('/')) throw bad(`absolute member name ${JSON.stringify(name)}`);
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.length === 0) return parts;
   if (parts.includes('..')) throw bad(`member name ${JSON.stringify(name)} climbs out with ..`);
   return parts;
 }
@@ -260,14 +259,16 @@ export async function untar(
   const madeDirs = new Set<string>(['']);
   const { owner } = opts;
 
-  const ensureDir = async (parts: readonly string[], mode = 0o700) => {
+  // Directories are made 0700 so that nothing can slip in; their modes from the archive are
+  // not applied (a data directory is 0700 throughout, or 0750 with group access).
+  const ensureDir = async (parts: readonly string[]) => {
     let path = '';
     for (const p of parts) {
       path = path ? `${path}/${p}` : p;
       if (links.has(path)) throw bad(`${parts.join('/')} lies below the symbolic link ${path}`);
       if (madeDirs.has(path)) continue;
       try {
-        await mkdir(join(dir, path), { mode });
+        await mkdir(join(dir, path), { mode: 0o700 });
         if (owner) await lchown(join(dir, path), owner.uid, owner.gid);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -328,8 +329,8 @@ export async function untar(
       const padded = Math.ceil(h.size / BLOCK) * BLOCK;
       if (h.type === 'x' || h.type === 'L' || h.type === 'K') {
         if (h.size > MAX_META) throw bad(`an extended header of ${h.size} bytes`);
-        const data = (await src.read(padded)) ?? Buffer.alloc(0);
-        if (data.length < padded) throw bad('the archive ends inside an extended header');
+        const data = await src.read(padded);
+        if (!data) throw bad('the archive ends inside an extended header');
         const body = data.subarray(0, h.size);
         if (h.type === 'x') {
           const rec = paxRecords(body);
@@ -397,9 +398,6 @@ export async function untar(
     await it.return?.();
   }
   throwIfFailed();
-  // Directories were made 0700 so that nothing can slip in; their modes from the archive
-  // are not applied (a data directory is 0700 throughout, or 0750 with group access).
-  if (owner) await chown(dir, owner.uid, owner.gid);
   return stats;
 }
 
