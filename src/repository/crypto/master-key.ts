@@ -8,8 +8,8 @@
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomFillSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import sodium from 'sodium-native';
 import { LifeboatError } from '../../core/errors.js';
+import { poly1305, poly1305Verify } from './poly1305.js';
 
 const IV_SIZE = 16;
 const MAC_SIZE = 16;
@@ -156,7 +156,7 @@ export class MasterKey {
     }
     const tail = cipher.final();
     if (tail.length !== 0) throw new LifeboatError('INTERNAL', 'AES-CTR produced a tail');
-    sodium.crypto_onetimeauth(
+    poly1305(
       buf.subarray(IV_SIZE + length, total),
       buf.subarray(IV_SIZE, IV_SIZE + length),
       this.polyKey(iv),
@@ -199,7 +199,7 @@ export class MasterKey {
     const iv = data.subarray(0, IV_SIZE);
     const end = data.length - MAC_SIZE;
     const mac = data.subarray(end);
-    if (!sodium.crypto_onetimeauth_verify(mac, data.subarray(IV_SIZE, end), this.polyKey(iv))) {
+    if (!poly1305Verify(mac, data.subarray(IV_SIZE, end), this.polyKey(iv))) {
       throw new LifeboatError('INTEGRITY', 'ciphertext verification failed (MAC mismatch)');
     }
     return { iv, end };
