@@ -9,7 +9,7 @@ import { isLifeboatError, LifeboatError } from '../../core/errors.js';
 import { mapLimit } from '../../core/concurrency.js';
 import type { Progress } from '../../core/ports.js';
 import { silentProgress } from '../../core/ports.js';
-import type { BlobLocation, PackedBlob } from '../blob.js';
+import { locatedIn, type BlobLocation, type PackedBlob } from '../blob.js';
 import { decodeIndex } from '../index/index-file.js';
 import type { Repository } from '../repository.js';
 import { loadAllSnapshots } from '../snapshot.js';
@@ -184,7 +184,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
     // One pack at a time, into the same buffers (see verify-pack.ts).
     const buffers = packBuffers();
     await mapLimit(selected, 1, async (packId) => {
-      const locs: BlobLocation[] = (packBlobs.get(packId) ?? []).map((b) => ({ ...b, packId }));
+      const locs: BlobLocation[] = (packBlobs.get(packId) ?? []).map((b) => locatedIn(b, packId));
       const size = stored.get(packId)!;
       for (const p of await verifyPackData(repo, packId, size, locs, buffers, opts.signal)) {
         errors.push(p);

@@ -4,7 +4,7 @@
  * pack (PackBuffers): a check reads the whole repository, and a new buffer per pack and per
  * blob made glibc's heap grow to 100 MiB and more.
  */
-import type { BlobLocation, PackedBlob } from '../blob.js';
+import { locatedIn, type BlobLocation, type PackedBlob } from '../blob.js';
 import { sha256Hex } from '../ids.js';
 import { openBlobInPlace } from '../open-blob.js';
 import { headerFromTail } from '../pack/read-pack-header.js';
@@ -68,7 +68,7 @@ export async function verifyPackData(
       }
     }
   }
-  const blobs = header ? header.map((b) => ({ ...b, packId })) : indexed;
+  const blobs = header ? header.map((b) => locatedIn(b, packId)) : indexed;
   // Decrypted in place: the pack's hash and header were read above. Blobs that overlap
   // (a crafted header) are caught by their MAC or their hash either way.
   for (const b of blobs) {

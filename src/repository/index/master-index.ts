@@ -3,7 +3,7 @@
  * list the same blob (restic design: indexes may overlap); the first location wins for
  * reading, and check compares them all.
  */
-import type { BlobLocation, BlobType, PackedBlob } from '../blob.js';
+import { locatedIn, type BlobLocation, type BlobType, type PackedBlob } from '../blob.js';
 
 export class MasterIndex {
   private readonly data = new Map<string, BlobLocation>();
@@ -14,7 +14,7 @@ export class MasterIndex {
     this.packBlobs.set(packId, (this.packBlobs.get(packId) ?? 0) + blobs.length);
     for (const b of blobs) {
       const map = b.type === 'data' ? this.data : this.tree;
-      if (!map.has(b.id)) map.set(b.id, { ...b, packId });
+      if (!map.has(b.id)) map.set(b.id, locatedIn(b, packId));
     }
   }
 
