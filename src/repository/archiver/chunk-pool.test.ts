@@ -76,7 +76,7 @@ test('workers start on demand: none before a job, another once a backlog builds,
   } finally {
     await pool.close();
   }
-  // Files of known size: a second worker waits until 32 MiB were handed out, however long
+  // Files of known size: a second worker waits until 64 MiB were handed out, however long
   // the backlog (a re-backup of a few changed files keeps one worker's memory).
   const sized = new ChunkPool(POL, 2);
   try {
@@ -86,7 +86,7 @@ test('workers start on demand: none before a job, another once a backlog builds,
     assert.equal(sized.started, 1, 'about 28 MiB: one worker');
     const more = [...nine, ...nine];
     const got = await Promise.all(more.map((f) => collect(sized.chunkFile(f.path, {}, size(f)))));
-    assert.equal(sized.started, 2, 'past 32 MiB with a backlog: the second worker');
+    assert.equal(sized.started, 2, 'past 64 MiB with a backlog: the second worker');
     more.forEach((f, i) => assert.deepEqual(got[i], expectedChunks(f.data)));
   } finally {
     await sized.close();

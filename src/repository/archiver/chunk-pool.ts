@@ -81,10 +81,13 @@ const SPAWN_BACKLOG = 4;
 
 /**
  * Bytes handed to the pool before a second worker may start: a re-backup that reads a few
- * changed files (11 MiB in bench/'s 1% step) is done by one worker, ~30 MiB of resident
- * memory (isolate, read buffer, ring) less than with two.
+ * changed files is done by one worker, ~20-30 MiB of resident memory (isolate, read buffer,
+ * ring) less than with two. bench/'s 1% steps re-read 5, 7 and 41 MiB (one changed file of
+ * 37 MiB); at 32 MiB the third started a second worker (bench: 130-138 MiB against 107-117
+ * for the other two). That step by hand, three times each: 134-136 MiB and 1.16-1.35 s at
+ * 32 MiB, 125-126 MiB and 1.12-1.17 s at 64.
  */
-const SPAWN_BYTES = 32 * 1024 * 1024;
+const SPAWN_BYTES = 64 * 1024 * 1024;
 
 export class ChunkPool {
   private readonly workers: PoolWorker[] = [];
