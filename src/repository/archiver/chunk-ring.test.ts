@@ -15,7 +15,7 @@ test('records are contiguous, wrap to the next lap, and come back in place', () 
   const b = w.reserve(50, noWait);
   w.bytes.fill(2, b, b + 50);
   const endB = w.commit(50);
-  assert.deepEqual([b, endB], [40, 90]);
+  assert.deepEqual([b, endB], [40, 90]); // A is still in use: B goes after it
   const takenB = r.take(b, 50, endB);
   assert.ok(takenA.bytes.every((x) => x === 1) && takenB.bytes.every((x) => x === 2));
   // 20 bytes do not fit in the 10 left: the record starts the next lap, over A's bytes,
@@ -62,4 +62,33 @@ test('an empty ring takes a record that only fits from the start of the next lap
   );
   assert.equal(w.commit(90), 190);
   assert.throws(() => w.reserve(101, () => undefined), /ring/);
+});
+
+test('once every record is released, the next one starts at the beginning of the ring', () => {
+  const setup = createRing(100);
+  const w = new RingWriter(setup);
+  const r = new RingReader(setup);
+  const noWait = () => assert.fail('must not wait');
+  const a = r.take(w.reserve(30, noWait), 30, w.commit(30));
+  // A in use: B follows it.
+  const atB = w.reserve(20, noWait);
+  const b = r.take(atB, 20, w.commit(20));
+  assert.equal(atB, 30);
+  a.release();
+  b.release();
+  // Both released: C would fit after B, but starts the next lap at offset 0 instead (the 50
+  // bytes skipped are freed with C).
+  const atC = w.reserve(40, noWait);
+  assert.equal(atC, 0);
+  assert.equal(w.commit(40), 140);
+  assert.equal(w.unreleased, 90);
+  // C in use: D follows it, over bytes skipped with C, so it waits for C's release.
+  const c = r.take(atC, 40, 140);
+  let waits = 0;
+  const atD = w.reserve(30, () => {
+    waits++;
+    c.release();
+  });
+  assert.deepEqual([atD, waits], [40, 1]);
+  assert.equal(w.commit(30), 170);
 });

@@ -62,7 +62,13 @@ export class RingWriter {
     if (this.reserved) throw new Error('ring: reserve() before commit() of the last record');
     if (length > this.size) throw new Error(`ring: record of ${length} bytes > ring ${this.size}`);
     const offset = this.head % this.size;
-    const start = offset + length > this.size ? this.head + this.size - offset : this.head;
+    // With every record released the next one starts a new lap too, at the ring's beginning:
+    // a backup that reads little (a re-backup of a few changed files) then keeps reusing the
+    // first pages instead of touching the whole ring once (bench/'s 1% re-backup reads ~7
+    // MiB: that many resident MiB of the 12 MiB ring otherwise).
+    const restart = offset !== 0 && this.releasedPosition() === this.head;
+    const start =
+      restart || offset + length > this.size ? this.head + this.size - offset : this.head;
     // The record's bytes were last used by the lap before; everything before `head` being
     // released also frees them (skipping to the next lap jumps over bytes never used).
     const needed = Math.min(start + length - this.size, this.head);
