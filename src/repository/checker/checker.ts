@@ -181,8 +181,10 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
     const selected = fraction >= 1 ? candidates : sample(candidates, fraction);
     let bytesDone = 0;
     const bytesTotal = selected.reduce((a, p) => a + (stored.get(p) ?? 0), 0);
-    // One pack at a time, into the same buffers (see verify-pack.ts).
-    const buffers = packBuffers();
+    // One pack at a time, into the same buffers (see verify-pack.ts); the pack buffer is made
+    // once at the largest size, not grown pack by pack (each growth left the smaller one for
+    // the collector: two pack-sized buffers at the peak).
+    const buffers = packBuffers(selected.reduce((a, p) => Math.max(a, stored.get(p) ?? 0), 0));
     await mapLimit(selected, 1, async (packId) => {
       const locs: BlobLocation[] = (packBlobs.get(packId) ?? []).map((b) => locatedIn(b, packId));
       const size = stored.get(packId)!;

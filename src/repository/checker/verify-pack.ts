@@ -17,8 +17,9 @@ export interface PackBuffers {
   blob: { buffer: Buffer };
 }
 
-export function packBuffers(): PackBuffers {
-  return { pack: Buffer.alloc(0), blob: { buffer: Buffer.alloc(0) } };
+/** `packSize`: the largest pack that will be read, if known (the buffer grows otherwise). */
+export function packBuffers(packSize = 0): PackBuffers {
+  return { pack: Buffer.allocUnsafeSlow(packSize), blob: { buffer: Buffer.alloc(0) } };
 }
 
 export async function verifyPackData(
