@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isLifeboatError } from '../../core/errors.js';
-import { POLY1305_BINDING, poly1305, poly1305Verify } from './poly1305.js';
+import { loadBinding, POLY1305_BINDING, poly1305, poly1305Verify } from './poly1305.js';
 
 // RFC 8439, section 2.5.2.
 const KEY = Buffer.from('85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b', 'hex');
@@ -40,4 +40,16 @@ test('on linux-x64 the prebuilt binding is loaded directly, not through the pack
     return;
   }
   assert.equal(POLY1305_BINDING, 'prebuilt');
+});
+
+test('both ways of loading the binding give the same tags and verdicts', () => {
+  for (const want of ['prebuilt', 'package'] as const) {
+    const { binding, source } = loadBinding(want);
+    if (want === 'package') assert.equal(source, 'package');
+    const tag = Buffer.alloc(16);
+    assert.equal(binding.crypto_onetimeauth(tag, MESSAGE, KEY), 0, `${source}: status`);
+    assert.deepEqual(tag, TAG, `${source}: tag`);
+    assert.equal(binding.crypto_onetimeauth_verify(TAG, MESSAGE, KEY), true, source);
+    assert.equal(binding.crypto_onetimeauth_verify(flipped(TAG, 0, 1), MESSAGE, KEY), false);
+  }
 });

@@ -28,27 +28,53 @@ interface OnetimeauthBinding {
 /** Where the binding came from: the prebuilt file loaded directly, or the package's loader. */
 export type BindingSource = 'prebuilt' | 'package';
 
-function loadBinding(): { binding: OnetimeauthBinding; source: BindingSource } {
+/** The package's own functions: they check the status themselves (throwing) and return nothing. */
+interface PackageOnetimeauth {
+  crypto_onetimeauth(out: Uint8Array, input: Uint8Array, key: Uint8Array): void;
+  crypto_onetimeauth_verify(tag: Uint8Array, input: Uint8Array, key: Uint8Array): boolean;
+}
+
+/**
+ * The binding from `source`, or from the package when the prebuilt file cannot be used (then
+ * `source` says so). Exported for the tests, which check both paths.
+ */
+export function loadBinding(want: BindingSource = 'prebuilt'): {
+  binding: OnetimeauthBinding;
+  source: BindingSource;
+} {
   const require = createRequire(import.meta.url);
-  try {
-    const root = dirname(require.resolve('sodium-native/package.json'));
-    const file = join(
-      root,
-      'prebuilds',
-      `${process.platform}-${process.arch}`,
-      'sodium-native.node',
-    );
-    const direct = require(file) as Partial<OnetimeauthBinding>;
-    if (
-      typeof direct.crypto_onetimeauth === 'function' &&
-      typeof direct.crypto_onetimeauth_verify === 'function'
-    ) {
-      return { binding: direct as OnetimeauthBinding, source: 'prebuilt' };
+  if (want === 'prebuilt') {
+    try {
+      const root = dirname(require.resolve('sodium-native/package.json'));
+      const file = join(
+        root,
+        'prebuilds',
+        `${process.platform}-${process.arch}`,
+        'sodium-native.node',
+      );
+      const direct = require(file) as Partial<OnetimeauthBinding>;
+      if (
+        typeof direct.crypto_onetimeauth === 'function' &&
+        typeof direct.crypto_onetimeauth_verify === 'function'
+      ) {
+        return { binding: direct as OnetimeauthBinding, source: 'prebuilt' };
+      }
+    } catch {
+      // No usable prebuilt binding here: the package's loader knows the other places.
     }
-  } catch {
-    // No usable prebuilt binding here: the package's loader knows the other places.
   }
-  return { binding: require('sodium-native') as OnetimeauthBinding, source: 'package' };
+  const pkg = require('sodium-native') as PackageOnetimeauth;
+  return {
+    binding: {
+      crypto_onetimeauth: (out, input, key) => {
+        pkg.crypto_onetimeauth(out, input, key);
+        return 0;
+      },
+      crypto_onetimeauth_verify: (tag, input, key) =>
+        pkg.crypto_onetimeauth_verify(tag, input, key),
+    },
+    source: 'package',
+  };
 }
 
 const { binding, source } = loadBinding();
