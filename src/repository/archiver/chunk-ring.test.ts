@@ -82,13 +82,18 @@ test('once every record is released, the next one starts at the beginning of the
   assert.equal(atC, 0);
   assert.equal(w.commit(40), 140);
   assert.equal(w.unreleased, 90);
-  // C in use: D follows it, over bytes skipped with C, so it waits for C's release.
+  // C in use: D follows it over bytes the restart skipped (never written), so it need not
+  // wait for C, though C's release is what frees them in the shared counter.
   const c = r.take(atC, 40, 140);
+  const atD = w.reserve(50, noWait);
+  assert.equal(atD, 40);
+  const d = r.take(atD, 50, w.commit(50));
+  // E reaches past the skipped bytes into the lap after the restart (C's bytes): it waits.
   let waits = 0;
-  const atD = w.reserve(30, () => {
+  const atE = w.reserve(20, () => {
     waits++;
     c.release();
   });
-  assert.deepEqual([atD, waits], [40, 1]);
-  assert.equal(w.commit(30), 170);
+  assert.deepEqual([atE, waits], [0, 1]);
+  d.release();
 });

@@ -36,6 +36,11 @@ export class RingWriter {
   private readonly size: number;
   private head = 0;
   private reserved: { start: number; length: number } | undefined;
+  /**
+   * The virtual bytes the last restart skipped ([from, to)): never written, and everything
+   * before `from` was released when they were skipped.
+   */
+  private skipped = { from: 0, to: 0 };
 
   constructor(setup: RingSetup) {
     this.bytes = Buffer.from(setup.data);
@@ -69,9 +74,14 @@ export class RingWriter {
     const restart = offset !== 0 && this.releasedPosition() === this.head;
     const start =
       restart || offset + length > this.size ? this.head + this.size - offset : this.head;
+    if (restart) this.skipped = { from: this.head, to: start };
     // The record's bytes were last used by the lap before; everything before `head` being
     // released also frees them (skipping to the next lap jumps over bytes never used).
-    const needed = Math.min(start + length - this.size, this.head);
+    let needed = Math.min(start + length - this.size, this.head);
+    // Bytes whose last use falls in what a restart skipped were never written: only what
+    // came before them must be released, and it was (a record after a restart would
+    // otherwise wait for the one before it, with the rest of the ring free).
+    if (needed > this.skipped.from && needed <= this.skipped.to) needed = this.skipped.from;
     for (let r = this.releasedPosition(); r < needed; r = this.releasedPosition()) {
       beforeWait();
       Atomics.wait(this.released, 0, BigInt(r), WAIT_MS);
