@@ -246,6 +246,18 @@ test(
     );
 
     pending.push(
+      t.test('a pack grown past 4 GiB (sparse) is reported, the check goes on', async () => {
+        const { repo, env } = await copy();
+        // Larger than one Buffer may be: reading it must fail for this pack alone.
+        await truncate(packPath(repo, L.dataPackB), 5 * 1024 ** 3);
+        const r = await check(env, '--read-data');
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(r.stdout, new RegExp(`pack ${L.dataPackB}`));
+        await restoresIdentically(env, snapA, srcA, digestA);
+      }),
+    );
+
+    pending.push(
       t.test('a missing pack', async () => {
         const { repo, env } = await copy();
         await rm(packPath(repo, L.dataPackB));

@@ -19,6 +19,11 @@ import { locateInUnreferencedPacks } from './locate-missing.js';
 import type { CheckProblem } from './problem.js';
 import { packBuffers, verifyPackData } from './verify-pack.js';
 
+/**
+ * Packs up to this size share one buffer made at the start of --read-data (restic's own packs
+ * are 16 MiB by default, 128 MiB at most).
+ */
+const PRESIZE_LIMIT = 256 * 1024 * 1024;
 export type { CheckProblem } from './problem.js';
 
 export interface CheckOptions {
@@ -183,8 +188,11 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
     const bytesTotal = selected.reduce((a, p) => a + (stored.get(p) ?? 0), 0);
     // One pack at a time, into the same buffers (see verify-pack.ts); the pack buffer is made
     // once at the largest size, not grown pack by pack (each growth left the smaller one for
-    // the collector: two pack-sized buffers at the peak).
-    const buffers = packBuffers(selected.reduce((a, p) => Math.max(a, stored.get(p) ?? 0), 0));
+    // the collector: two pack-sized buffers at the peak). A pack past PRESIZE_LIMIT (damage,
+    // or a hostile listing) is not allowed to fail the whole check here: it gets its own
+    // buffer when its turn comes, where an error is reported against that pack.
+    const largest = selected.reduce((a, p) => Math.max(a, stored.get(p) ?? 0), 0);
+    const buffers = packBuffers(largest <= PRESIZE_LIMIT ? largest : 0);
     await mapLimit(selected, 1, async (packId) => {
       const locs: BlobLocation[] = (packBlobs.get(packId) ?? []).map((b) => locatedIn(b, packId));
       const size = stored.get(packId)!;
