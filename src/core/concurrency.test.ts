@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
-import { prime, Semaphore } from './concurrency.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { mapLimit, prime, Semaphore } from './concurrency.js';
 
 function tracked(items: number[], failAt?: number) {
   const log: string[] = [];
@@ -89,4 +90,26 @@ test('Semaphore serves thousands of waiters in order and counts slots right', as
   sem.release();
   await tick();
   assert.equal(third, true);
+});
+
+test('mapLimit throws the first failure only once the items already running have ended', async () => {
+  const ended: number[] = [];
+  const started: number[] = [];
+  await assert.rejects(
+    mapLimit([0, 1, 2, 3, 4, 5], 3, async (i) => {
+      started.push(i);
+      if (i === 1) throw new Error('first');
+      if (i === 2) {
+        await sleep(30);
+        ended.push(i);
+        throw new Error('second, later');
+      }
+      await sleep(60);
+      ended.push(i);
+    }),
+    /first/,
+  );
+  // 0 and 2 were running when 1 failed: both ended before the rejection; nothing new started.
+  assert.deepEqual(ended.sort(), [0, 2]);
+  assert.deepEqual(started.sort(), [0, 1, 2]);
 });

@@ -1,25 +1,31 @@
 /** Small concurrency helpers with no dependencies. */
 
-/** Runs fn over items with at most `limit` in flight; rejects on the first failure. */
+/**
+ * Runs fn over items with at most `limit` in flight. After a failure no new item starts; the
+ * ones already running are waited for, then the first failure is thrown. So when mapLimit
+ * settles, nothing it started is still running: a caller may clean up what the items wrote
+ * (a PITR's WAL spool was removed while three other fetches still wrote into it: ENOTEMPTY
+ * replaced the real error).
+ */
 export async function mapLimit<T>(
   items: readonly T[],
   limit: number,
   fn: (item: T, i: number) => Promise<void>,
 ): Promise<void> {
   let next = 0;
-  let failed = false;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (!failed && next < items.length) {
+    while (!failure && next < items.length) {
       const i = next++;
       try {
         await fn(items[i]!, i);
-      } catch (err) {
-        failed = true;
-        throw err;
+      } catch (error) {
+        failure ??= { error };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure) throw failure.error;
 }
 
 /**

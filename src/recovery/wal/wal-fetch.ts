@@ -82,8 +82,12 @@ export async function fetchWalFiles(
   dir: string,
   options: WalFetchOptions = {},
 ): Promise<number> {
-  const { signal } = options;
-  await repo.loadIndex(signal);
+  await repo.loadIndex(options.signal);
+  // The first failure stops the other fetches (a paced one may wait for requests that will
+  // not come), and mapLimit waits for them: when this returns or throws, nothing writes into
+  // `dir` any more, so the caller may remove it.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   let total = 0;
   const known = new Map((options.known ?? []).map((s) => [s.id, s]));
   const mayStart = pacer(
@@ -91,18 +95,26 @@ export async function fetchWalFiles(
     options.pace,
     signal,
   );
-  await mapLimit(items, options.concurrency ?? 4, async ({ entry, as }, i) => {
+  await mapLimit(items, options.concurrency ?? 4, async (item, i) => {
+    try {
+      total += await fetchOne(item, i);
+    } catch (e) {
+      stop.abort();
+      throw e;
+    }
+  });
+  return total;
+
+  async function fetchOne({ entry, as }: WalFetchItem, i: number): Promise<number> {
     await mayStart(i);
     const snap = known.get(entry.snapshotId) ?? (await loadSnapshot(repo, entry.snapshotId));
     const file = await openSnapshotFile(repo, snap, `/${entry.name}`, signal);
     const final = join(dir, as);
     const temp = `${final}.lifeboat-tmp`;
     try {
-      await pipeline(
-        file.content,
-        createWriteStream(temp, { mode: 0o600, flags: 'wx' }),
-        signal ? { signal } : {},
-      );
+      await pipeline(file.content, createWriteStream(temp, { mode: 0o600, flags: 'wx' }), {
+        signal,
+      });
       if (options.owner) {
         await chown(temp, options.owner.uid, options.owner.gid);
       }
@@ -111,8 +123,7 @@ export async function fetchWalFiles(
       await rm(temp, { force: true });
       throw e;
     }
-    total += file.size;
     options.onFile?.(as, file.size);
-  });
-  return total;
+    return file.size;
+  }
 }
